@@ -1,0 +1,101 @@
+"""Turning what users pass into what kernels take, and refusing what cannot be.
+
+Kernels read 1-D, contiguous, native-endian float32 or float64 arrays and
+write 1-D contiguous arrays.  This module converts every other real input
+*exactly* (or, for 64-bit integers and long doubles, by rounding to odd,
+which keeps the later single rounding exact), and checks ``out=`` arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels.widen import widen_to_odd
+
+__all__ = ["as_real_array", "check_out", "kernel_input"]
+
+
+def as_real_array(x, what: str = "x") -> np.ndarray:
+    """``x`` as a real NumPy array (any shape), or TypeError naming the problem."""
+    array = x if isinstance(x, np.ndarray) else np.asarray(x)
+    kind = array.dtype.kind
+    if kind in "fiu":
+        return array
+    if kind == "b":
+        raise TypeError(
+            f"{what} is boolean; lowfloat rounds real numbers -- convert with {what}.astype(float) "
+            "if you mean 0 and 1"
+        )
+    if kind == "c":
+        raise TypeError(f"{what} is complex ({array.dtype}); round the real and imaginary parts separately")
+    names = {"O": "object", "U": "string", "S": "bytes", "M": "datetime", "m": "timedelta", "V": "structured"}
+    raise TypeError(f"{what} has dtype {array.dtype} ({names.get(kind, 'non-numeric')}); expected real numbers")
+
+
+def kernel_input(array: np.ndarray) -> np.ndarray:
+    """A native-endian, C-contiguous float32 or float64 array with the same values.
+
+    float32 and float64 stay as they are; float16 and integers of up to 32
+    bits widen exactly to float64 (float16 to float32); int64, uint64 and long
+    double round to odd in float64.
+    """
+    with np.errstate(invalid="ignore"):  # signalling NaNs quieten silently
+        return _kernel_input(array)
+
+
+def _kernel_input(array: np.ndarray) -> np.ndarray:
+    dtype = array.dtype
+    if not dtype.isnative:
+        array = array.astype(dtype.newbyteorder("="))
+        dtype = array.dtype
+    if dtype == np.float32 or dtype == np.float64:
+        return np.ascontiguousarray(array)
+    if dtype == np.float16:
+        return np.ascontiguousarray(array, dtype=np.float32)
+    if dtype.kind in "iu" and dtype.itemsize == 8:
+        src = np.ascontiguousarray(array)
+        out = np.empty(src.shape, np.float64)
+        widen_to_odd(src.reshape(-1), out.reshape(-1))
+        return out
+    if dtype.kind in "iu":
+        return np.ascontiguousarray(array, dtype=np.float64)
+    return _longdouble_to_odd(np.ascontiguousarray(array))
+
+
+def _longdouble_to_odd(array: np.ndarray) -> np.ndarray:
+    """Round a wider-than-float64 float array to odd in float64 (see kernels/widen.py)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        wide = array.astype(np.float64)
+        residual = array - wide.astype(array.dtype)  # exact: both share the top bits
+    lsb_even = (wide.view(np.uint64) & np.uint64(1)) == 0
+    fix = (residual != 0) & lsb_even & np.isfinite(wide)
+    wide[fix] = np.nextafter(wide[fix], np.where(residual[fix] > 0, np.inf, -np.inf))
+    return wide
+
+
+def check_out(out, shape, dtype, source: np.ndarray | None = None) -> np.ndarray | None:
+    """Validate an ``out=`` array: ndarray, exact shape and dtype, writeable, not overlapping.
+
+    ``source`` is the array the kernel reads; ``out`` may be that very array
+    (same memory, same layout: an in-place operation), but may not overlap it
+    in any other way.
+    """
+    if out is None:
+        return None
+    if not isinstance(out, np.ndarray):
+        raise ValueError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    if out.shape != tuple(shape):
+        raise ValueError(f"out has shape {out.shape}, expected {tuple(shape)}")
+    if out.dtype != dtype:
+        raise ValueError(f"out has dtype {out.dtype}, expected {np.dtype(dtype)}")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    if source is not None and np.may_share_memory(out, source):
+        same = (
+            out.__array_interface__["data"][0] == source.__array_interface__["data"][0]
+            and out.strides == source.strides
+            and out.dtype.itemsize == source.dtype.itemsize
+        )
+        if not same and np.shares_memory(out, source):
+            raise ValueError("out overlaps the input partially; pass out=x itself or a separate array")
+    return out

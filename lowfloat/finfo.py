@@ -1,0 +1,120 @@
+"""finfo: a format's limits under numpy.finfo's names."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from . import reference
+from .formats import Format, get_format
+
+__all__ = ["finfo"]
+
+
+class finfo:  # noqa: N801 -- named after numpy.finfo, which it mirrors
+    """Machine limits of a format, with numpy.finfo's attribute names.
+
+    Instances are cached: ``finfo("e4m3") is finfo("float8_e4m3fn")``.
+    Values equal ``ml_dtypes.finfo`` (``numpy.finfo`` for float16/float32)
+    for every format those know.
+
+    Attributes
+    ----------
+    bits : int              bits in a code (sign + exponent + mantissa)
+    dtype : numpy.dtype     unsigned integer dtype that holds a code
+    eps : float             1 to the next larger value: 2**machep
+    epsneg : float          1 to the next smaller value: 2**negep
+    iexp, nexp : int        exponent bits
+    nmant : int             mantissa bits (precision - 1)
+    machep : int            exponent of eps
+    negep : int             exponent of epsneg
+    minexp : int            exponent of the smallest normal value, 1 - bias
+    maxexp : int            smallest power of two that overflows, emax + 1
+    max : float             largest finite value
+    min : float             -max (for unsigned formats, the smallest value)
+    smallest_normal, tiny : float   2**minexp
+    smallest_subnormal : float      smallest positive value
+    precision : int         decimal digits: int(-log10(eps))
+    resolution : float      10**-precision, rounded into the format
+    format : Format         the format described
+
+    Examples
+    --------
+    >>> import lowfloat as lf
+    >>> fi = lf.finfo("e4m3")
+    >>> fi.max, fi.eps, fi.smallest_subnormal, fi.dtype
+    (448.0, 0.125, 0.001953125, dtype('uint8'))
+    >>> print(lf.finfo("bf16"))  # doctest: +NORMALIZE_WHITESPACE
+    Machine parameters for bfloat16 (codes: uint16)
+    ---------------------------------------------------------------
+    precision =   2   resolution = 0.0100098
+    machep =     -7   eps =        0.0078125
+    negep =      -8   epsneg =     0.00390625
+    minexp =   -126   tiny =       1.17549e-38
+    maxexp =    128   max =        3.38953e+38
+    nexp =        8   min =        -max
+    smallest_normal = 1.17549e-38   smallest_subnormal = 9.18355e-41
+    ---------------------------------------------------------------
+    """
+
+    _cache: dict[Format, finfo] = {}
+
+    def __new__(cls, fmt):
+        fmt = get_format(fmt)
+        cached = cls._cache.get(fmt)
+        if cached is None:
+            cached = super().__new__(cls)
+            cached._init(fmt)
+            cls._cache[fmt] = cached
+        return cached
+
+    def _init(self, fmt: Format):
+        self.format = fmt
+        self.bits = fmt.bits
+        self.dtype = fmt.code_dtype
+        self.nexp = self.iexp = fmt.exp_bits
+        self.nmant = fmt.man_bits
+        self.minexp = fmt.emin
+        self.maxexp = fmt.emax + 1
+        # Spacing above 1 is that of 1's binade; below 1, that of the binade
+        # under it -- unless 1 is already the smallest normal, where the
+        # subnormal spacing continues (float4_e2m1fn: epsneg = eps = 0.5).
+        self.machep = max(fmt.emin, 0) - fmt.man_bits
+        self.negep = max(fmt.emin, -1) - fmt.man_bits if fmt.has_subnormals or fmt.emin < 0 else self.machep
+        self.eps = 2.0**self.machep
+        self.epsneg = 2.0**self.negep
+        self.max = fmt.max
+        self.min = -fmt.max if fmt.signed else fmt.smallest_normal
+        self.smallest_normal = self.tiny = fmt.smallest_normal
+        self.smallest_subnormal = fmt.smallest_subnormal
+        # numpy: precision = int(-log10(eps)); ml_dtypes reports 1 (not 0) for
+        # float8_e8m0fnu, whose eps is 1 -- follow it for unsigned formats.
+        self.precision = max(int(-math.log10(self.eps)), 0 if fmt.signed else 1)
+        self.resolution = reference.quantize(Fraction(1, 10**self.precision), fmt)
+
+    def __reduce__(self):
+        return (finfo, (self.format,))
+
+    def __repr__(self):
+        return (
+            f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+            f"format={self.format.name}, dtype={self.dtype})"
+        )
+
+    def __str__(self):
+        min_text = "-max" if self.format.signed else f"{self.min:<12.6g}"
+        rows = [
+            f"Machine parameters for {self.format.name} (codes: {self.dtype})",
+            "-" * 63,
+            f"precision = {self.precision:>3}   resolution = {self.resolution:.6g}",
+            f"machep = {self.machep:>6}   eps =        {self.eps:.6g}",
+            f"negep = {self.negep:>7}   epsneg =     {self.epsneg:.6g}",
+            f"minexp = {self.minexp:>6}   tiny =       {self.tiny:.6g}",
+            f"maxexp = {self.maxexp:>6}   max =        {self.max:.6g}",
+            f"nexp = {self.nexp:>8}   min =        {min_text}",
+            f"smallest_normal = {self.smallest_normal:.6g}   smallest_subnormal = {self.smallest_subnormal:.6g}",
+            "-" * 63,
+        ]
+        return "\n".join(rows)

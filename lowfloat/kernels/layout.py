@@ -1,0 +1,94 @@
+"""The small tuples that carry a format and an input width across the kernel boundary.
+
+Kernels receive plain integers, never a :class:`~lowfloat.Format`: one compiled
+kernel then serves every format, and the tuple is the whole contract.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from ..formats import Format
+from ..rounding import NEAREST_AWAY, NEAREST_EVEN, TOWARD_NEGATIVE, TOWARD_POSITIVE, check_overflow, rounding_id
+
+__all__ = ["Layout", "layout", "FLOAT32", "FLOAT64", "width_of"]
+
+# Input/output widths: (sign_shift, man_bits, bias, exp_field_max) of the IEEE
+# binary float whose bits the kernel reads or writes.
+FLOAT32 = (31, 23, 127, 255)
+FLOAT64 = (63, 52, 1023, 2047)
+
+
+def width_of(dtype) -> tuple:
+    """The width tuple and unsigned bit type for float32 or float64 data."""
+    if np.dtype(dtype) == np.float32:
+        return FLOAT32, np.uint32
+    return FLOAT64, np.uint64
+
+
+# Field order of the layout tuple; each kernel unpacks it in this order.
+Layout = tuple
+FIELDS = (
+    "man_bits",  # m: stored mantissa bits
+    "bias",  # exponent bias
+    "max_mag",  # code of the largest finite magnitude
+    "inf_mag",  # code of +inf, or -1 where there is none (never matches)
+    "sign_code",  # the sign bit as a code, 0 for unsigned formats
+    "nan_pos",  # NaN code for a positive NaN (2**bits where there is no NaN)
+    "nan_neg",  # NaN code for a negative NaN
+    "big_pos",  # code of a positive *infinite result* under the overflow policy
+    "big_neg",  # code of a negative infinite result
+    "no_neg_zero",  # 1 for fnuz: -0 becomes +0, the code sign_code alone is NaN
+    "unsigned",  # 1 for E8M0-style formats: no sign, no zero, field 0 normal
+    # the rounding mode, as flags so that kernels select instead of branching:
+    "nearest",  # 1 for the round-to-nearest modes
+    "tie_away",  # nearest: 1 if ties go away from zero, 0 if to even
+    "up_pos",  # directed: 1 if inexact positive values round away from zero
+    "up_neg",  # directed: 1 if inexact negative values round away from zero
+)
+
+
+@lru_cache(maxsize=None)
+def layout(fmt: Format, rounding: str = "nearest_even", overflow=None) -> Layout:
+    """Build (and cache) the layout tuple for a format, rounding mode and overflow policy."""
+    mode = rounding_id(rounding)
+    policy = check_overflow(fmt, overflow)
+    no_code = 1 << fmt.bits
+    sign = fmt.sign_code
+    inf_mag = fmt.inf_code_magnitude if fmt.has_inf else -1
+    if fmt.specials in ("ieee", "fn"):
+        nan_pos, nan_neg = fmt.nan_code, fmt.nan_code | sign
+    elif fmt.specials == "fnuz":
+        nan_pos = nan_neg = fmt.nan_code
+    else:
+        nan_pos, nan_neg = no_code, no_code | sign
+    if policy == "saturate":
+        big_pos, big_neg = fmt.max_code_magnitude, sign | fmt.max_code_magnitude
+    elif policy == "inf":
+        big_pos, big_neg = inf_mag, sign | inf_mag
+    else:
+        big_pos, big_neg = nan_pos, nan_neg
+    if not fmt.signed:
+        # no negative values: every negative result is NaN
+        big_neg = nan_neg = fmt.nan_code
+        if mode == NEAREST_EVEN:
+            mode = NEAREST_AWAY  # E8M0 rounds ties up (ml_dtypes, PyTorch)
+    return (
+        fmt.man_bits,
+        fmt.bias,
+        fmt.max_code_magnitude,
+        inf_mag,
+        sign,
+        nan_pos,
+        nan_neg,
+        big_pos,
+        big_neg,
+        int(fmt.specials == "fnuz"),
+        int(not fmt.signed),
+        int(mode in (NEAREST_EVEN, NEAREST_AWAY)),
+        int(mode == NEAREST_AWAY),
+        int(mode == TOWARD_POSITIVE),
+        int(mode == TOWARD_NEGATIVE),
+    )

@@ -1,0 +1,34 @@
+"""64-bit integers to float64 with round-to-odd, so that rounding again is exact.
+
+Converting an int64 to float64 rounds to 53 bits; rounding that to a format
+of p bits can then go wrong (double rounding).  Rounding to odd instead --
+truncate, and set the last bit if anything was dropped -- keeps the
+information that the value was not a tie, and a second rounding to any
+p <= 51 bits then equals rounding the integer directly (Boldo & Melquiond,
+"Emulation of FMA and correctly rounded sums: proved algorithms using
+rounding to odd", IEEE TC 2008).
+"""
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def widen_to_odd(src, out):
+    """``out[i] = src[i]`` rounded to odd in float64; ``src`` is int64 or uint64."""
+    two53 = np.uint64(1) << np.uint64(53)
+    for i in range(src.size):
+        v = src[i]
+        negative = v < 0
+        # |v| as uint64; -(-2**63) does not fit int64 but does fit uint64
+        a = (np.uint64(0) - np.uint64(v)) if negative else np.uint64(v)
+        # 1) drop low bits until 53 remain
+        shift = np.uint64(0)
+        while (a >> shift) >= two53:
+            shift += np.uint64(1)
+        kept = a >> shift
+        # 2) round to odd: a nonzero remainder sets the last kept bit
+        if a & ((np.uint64(1) << shift) - np.uint64(1)) != np.uint64(0):
+            kept |= np.uint64(1)
+        value = np.float64(kept) * np.float64(np.uint64(1) << shift)
+        out[i] = -value if negative else value
