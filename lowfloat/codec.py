@@ -111,7 +111,7 @@ def encode(x, fmt, *, rounding="nearest_even", overflow=None, out=None):
     '0x39'
     """
     fmt = get_format(fmt)
-    lay = layout(fmt, rounding, overflow)
+    lay, rnd = layout(fmt, rounding, overflow)
     array, src = _prepare_input(x, fmt)
     if not fmt.has_nan and src.size and np.isnan(src).any():
         raise ValueError(
@@ -120,8 +120,9 @@ def encode(x, fmt, *, rounding="nearest_even", overflow=None, out=None):
         )
     check_out(out, array.shape, fmt.code_dtype, src)
     result = _target(out, array.shape, fmt.code_dtype, src)
-    width, uint = width_of(src.dtype)
-    run(encode_serial, encode_parallel, src.size, src.reshape(-1).view(uint), result.reshape(-1), uint, width, lay)
+    uint, sint = width_of(src.dtype)
+    args = (src.reshape(-1).view(uint), result.reshape(-1), uint, sint, lay, rnd)
+    run(encode_serial, encode_parallel, src.size, *args)
     return _finish(result, out, array)
 
 
@@ -166,10 +167,9 @@ def decode(codes, fmt, *, dtype=np.float32, out=None):
     src = np.ascontiguousarray(array, dtype=fmt.code_dtype)
     check_out(out, array.shape, dtype, src)
     result = _target(out, array.shape, dtype, src)
-    width, uint = width_of(dtype)
-    lay = layout(fmt)
-    sub_scale = dtype.type(fmt.smallest_subnormal)
-    args = (src.reshape(-1), result.reshape(-1).view(uint), uint, dtype.type, width, lay, sub_scale)
+    uint, _ = width_of(dtype)
+    lay, rnd = layout(fmt)
+    args = (src.reshape(-1), result.reshape(-1).view(uint), uint, dtype.type, lay, rnd[0])
     run(decode_serial, decode_parallel, src.size, *args)
     return _finish(result, out, array)
 
@@ -233,14 +233,13 @@ def quantize(x, fmt, *, rounding="nearest_even", overflow=None, out=None):
     np.float64(1.125)
     """
     fmt = get_format(fmt)
-    lay = layout(fmt, rounding, overflow)
+    lay, rnd = layout(fmt, rounding, overflow)
     array, src = _prepare_input(x, fmt)
     out_dtype = np.dtype(np.float32) if array.dtype == np.float32 else np.dtype(np.float64)
     check_out(out, array.shape, out_dtype, src)
-    width, uint = width_of(src.dtype)
+    uint, sint = width_of(src.dtype)
     result = _target(out, array.shape, src.dtype, src) if src.dtype == out_dtype else np.empty(src.shape, src.dtype)
-    sub_scale = src.dtype.type(fmt.smallest_subnormal)
-    args = (src.reshape(-1).view(uint), result.reshape(-1).view(uint), uint, src.dtype.type, width, lay, sub_scale)
+    args = (src.reshape(-1).view(uint), result.reshape(-1).view(uint), uint, sint, src.dtype.type, lay, rnd)
     run(quantize_serial, quantize_parallel, src.size, *args)
     if result.dtype != out_dtype:
         with np.errstate(invalid="ignore"):  # exact: float32 -> float64, or back from E8M0's float64

@@ -9,11 +9,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+from numba.core import types
+from numba.extending import overload
 
 from ..formats import Format
 from ..rounding import NEAREST_AWAY, NEAREST_EVEN, TOWARD_NEGATIVE, TOWARD_POSITIVE, check_overflow, rounding_id
 
-__all__ = ["Layout", "layout", "FLOAT32", "FLOAT64", "width_of"]
+__all__ = ["Layout", "layout", "DEFAULT_ROUNDING", "FLOAT32", "FLOAT64", "width_of", "width_constants"]
 
 # Input/output widths: (sign_shift, man_bits, bias, exp_field_max) of the IEEE
 # binary float whose bits the kernel reads or writes.
@@ -21,11 +23,28 @@ FLOAT32 = (31, 23, 127, 255)
 FLOAT64 = (63, 52, 1023, 2047)
 
 
+def width_constants(U):
+    """The width tuple of the float whose bits have unsigned type ``U``.
+
+    Inside kernels this resolves at compile time to literal constants, which
+    lets LLVM prove shift amounts small and keep the float32 path in 32-bit
+    SIMD lanes.
+    """
+    return FLOAT32 if U is np.uint32 else FLOAT64
+
+
+@overload(width_constants, inline="always")
+def _width_constants_overload(U):
+    if U.instance_type == types.uint32:
+        return lambda U: (31, 23, 127, 255)
+    return lambda U: (63, 52, 1023, 2047)
+
+
 def width_of(dtype) -> tuple:
-    """The width tuple and unsigned bit type for float32 or float64 data."""
+    """The unsigned and signed integer types of float32 or float64 data."""
     if np.dtype(dtype) == np.float32:
-        return FLOAT32, np.uint32
-    return FLOAT64, np.uint64
+        return np.uint32, np.int32
+    return np.uint64, np.int64
 
 
 # Field order of the layout tuple; each kernel unpacks it in this order.
@@ -41,18 +60,27 @@ FIELDS = (
     "big_pos",  # code of a positive *infinite result* under the overflow policy
     "big_neg",  # code of a negative infinite result
     "no_neg_zero",  # 1 for fnuz: -0 becomes +0, the code sign_code alone is NaN
+    "sub_exp",  # a subnormal code c has value c * 2**sub_exp (E8M0: field 0 is 1 * 2**sub_exp)
+)
+
+# Field order of the rounding tuple: how values move onto the grid, as flags
+# so that kernels select instead of branching.
+ROUNDING_FIELDS = (
     "unsigned",  # 1 for E8M0-style formats: no sign, no zero, field 0 normal
-    # the rounding mode, as flags so that kernels select instead of branching:
     "nearest",  # 1 for the round-to-nearest modes
     "tie_away",  # nearest: 1 if ties go away from zero, 0 if to even
     "up_pos",  # directed: 1 if inexact positive values round away from zero
     "up_neg",  # directed: 1 if inexact negative values round away from zero
 )
 
+#: The rounding tuple of nearest-even into a signed format.  Kernels test for
+#: it and run a loop where it is a compile-time constant, which LLVM folds.
+DEFAULT_ROUNDING = (0, 1, 0, 0, 0)
+
 
 @lru_cache(maxsize=None)
-def layout(fmt: Format, rounding: str = "nearest_even", overflow=None) -> Layout:
-    """Build (and cache) the layout tuple for a format, rounding mode and overflow policy."""
+def layout(fmt: Format, rounding: str = "nearest_even", overflow=None) -> tuple[Layout, tuple]:
+    """Build (and cache) the layout and rounding tuples for a format, mode and overflow policy."""
     mode = rounding_id(rounding)
     policy = check_overflow(fmt, overflow)
     no_code = 1 << fmt.bits
@@ -75,7 +103,7 @@ def layout(fmt: Format, rounding: str = "nearest_even", overflow=None) -> Layout
         big_neg = nan_neg = fmt.nan_code
         if mode == NEAREST_EVEN:
             mode = NEAREST_AWAY  # E8M0 rounds ties up (ml_dtypes, PyTorch)
-    return (
+    lay = (
         fmt.man_bits,
         fmt.bias,
         fmt.max_code_magnitude,
@@ -86,9 +114,13 @@ def layout(fmt: Format, rounding: str = "nearest_even", overflow=None) -> Layout
         big_pos,
         big_neg,
         int(fmt.specials == "fnuz"),
+        fmt.emin - fmt.man_bits if fmt.has_zero else fmt.emin,
+    )
+    rnd = (
         int(not fmt.signed),
         int(mode in (NEAREST_EVEN, NEAREST_AWAY)),
         int(mode == NEAREST_AWAY),
         int(mode == TOWARD_POSITIVE),
         int(mode == TOWARD_NEGATIVE),
     )
+    return lay, rnd

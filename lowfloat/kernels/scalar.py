@@ -3,8 +3,9 @@
 Both are written once for float32 and float64 data: ``U`` is the unsigned
 type of the data's width (``np.uint32`` or ``np.uint64``) and every constant
 is built in ``U``, so the compiled float32 path does 32-bit arithmetic.
-``width`` is a tuple from :mod:`lowfloat.kernels.layout` (``FLOAT32`` or
-``FLOAT64``) and ``lay`` a layout tuple from the same module.
+The input's field widths follow from ``U`` at compile time
+(:func:`lowfloat.kernels.layout.width_constants`); ``lay`` is a layout tuple
+from the same module.
 
 The bodies are straight-line: every case is computed and the answer is
 *selected* (``a if c else b``, ``&`` and ``|`` on booleans, never ``and``/``or``),
@@ -24,78 +25,90 @@ import numpy as np
 from numba import njit
 
 from .bitcast import bitcast
+from .layout import width_constants
 
 
 @njit(cache=True, nogil=True, inline="always")
-def encode_bits(bits, U, width, lay):
-    """Code of the float whose bits are ``bits`` (type ``U``), rounded once into the layout's format."""
-    sign_shift, in_man, in_bias, in_exp_max = width
-    (m, bias, max_mag, inf_mag, sign_code, nan_pos, nan_neg, big_pos, big_neg,
-     no_neg_zero, unsigned, nearest, tie_away, up_pos, up_neg) = lay  # fmt: skip
+def encode_bits(bits, U, I, lay, rnd):
+    """Code of the float whose bits are ``bits``, rounded once into the layout's format.
+
+    ``U`` and ``I`` are the unsigned and signed integer types of the data's
+    width; every intermediate is cast back to one of them (Numba would widen
+    to 64 bits) so that the float32 path vectorises over 32-bit lanes.
+    """
+    sign_shift, in_man, in_bias, in_exp_max = width_constants(U)
+    m, bias, max_mag, inf_mag, sign_code, nan_pos, nan_neg, big_pos, big_neg, no_neg_zero, sub_exp = lay
+    unsigned, nearest, tie_away, up_pos, up_neg = rnd
     one = U(1)
     # 1) split the input into sign, exponent field and mantissa field
     negative = (bits >> U(sign_shift)) != U(0)
-    magnitude = bits & U((one << U(sign_shift)) - one)
-    exp_field = np.int64(magnitude >> U(in_man))
-    man_field = magnitude & U((one << U(in_man)) - one)
+    magnitude = U(bits & U(U(one << U(sign_shift)) - one))
+    exp_field = I(magnitude >> U(in_man))
+    man_field = U(magnitude & U(U(one << U(in_man)) - one))
     # 2) significand and the target's biased exponent t of the input's binade;
     #    below the target's normal range (t < 1) the spacing stops shrinking, so
     #    more bits are rounded away and the code lands in the subnormal field.
-    sig = man_field | U(U(exp_field != 0) << U(in_man))
-    t = max(exp_field, np.int64(1)) - in_bias + bias
-    tt = max(t, np.int64(1) - unsigned)  # unsigned formats have no subnormals: field 0 is normal
-    shift = min(in_man - m + (tt - t), in_man + 2)  # beyond in_man + 2 nothing changes
-    v = U(sig + U(U(tt - 1) << U(in_man)))  # = (t << in_man) | man_field in the normal range
+    sig = U(man_field | U(U(exp_field != I(0)) << U(in_man)))
+    t = I(max(exp_field, I(1)) + I(bias - in_bias))
+    tt = max(t, I(1 - unsigned))  # unsigned formats have no subnormals: field 0 is normal
+    shift = min(I(I(in_man - m) + I(tt - t)), I(in_man + 2))  # beyond in_man + 2 nothing changes
+    shift = U(U(shift) & U(sign_shift))  # a no-op that shows LLVM the shift fits the lane
+    v = U(sig + U(U(tt - I(1)) << U(in_man)))  # = (t << in_man) | man_field in the normal range
     # 3) round `shift` bits away; a carry out of the mantissa moves into the exponent by itself
-    kept = U(v >> U(shift))
-    rem = v & U((one << U(shift)) - one)
-    half = U((one << U(shift)) >> one)
-    odd = (kept & one) != U(0)
+    kept = U(v >> shift)
+    rem = U(v & U(U(one << shift) - one))
+    half = U(U(one << shift) >> one)
+    odd = U(kept & one) != U(0)
     away = (up_neg if negative else up_pos) != 0
     up_nearest = (rem > half) | ((rem == half) & (odd | (tie_away != 0)))
-    up = (rem != U(0)) & ((up_nearest if nearest != 0 else away))
-    code_mag = np.int64(kept) + np.int64(up)
+    up = (rem != U(0)) & (up_nearest if nearest != 0 else away)
+    code_mag = I(I(kept) + I(up))
     # 4) unsigned formats clamp underflow to their smallest value (there is no zero)
-    code_mag = 0 if (unsigned != 0) & (t < 0) else code_mag
+    code_mag = I(0) if (unsigned != 0) & (t < I(0)) else code_mag
     # 5) overflow: IEEE 754 7.4 gives +-max when rounding toward zero, else an infinite result
-    overflow = code_mag > max_mag
-    code_mag = min(code_mag, max_mag)
-    signed_code = sign_code | code_mag if (code_mag != 0) | (no_neg_zero == 0) else code_mag
-    code = signed_code if negative else code_mag
-    big = big_neg if negative else big_pos
+    overflow = code_mag > I(max_mag)
+    code_mag = min(code_mag, I(max_mag))
+    keep_sign = negative & ((code_mag != I(0)) | (no_neg_zero == 0))
+    code = I(code_mag | I(sign_code)) if keep_sign else code_mag
+    big = I(big_neg) if negative else I(big_pos)
     code = big if overflow & ((nearest != 0) | away) else code
     # 6) special inputs: NaN, and inf (an infinite result); unsigned formats have no zero or negatives
-    is_special = exp_field == in_exp_max
-    special = (nan_neg if negative else nan_pos) if man_field != U(0) else big
-    code = special if is_special else code
-    code = nan_pos if (unsigned != 0) & (negative | (magnitude == U(0))) else code
+    nan = I(nan_neg) if negative else I(nan_pos)
+    special = nan if man_field != U(0) else big
+    code = special if exp_field == I(in_exp_max) else code
+    code = I(nan_pos) if (unsigned != 0) & (negative | (magnitude == U(0))) else code
     return code
 
 
 @njit(cache=True, nogil=True, inline="always")
-def decode_bits(code, U, F, width, lay, sub_scale):
-    """Bits (type ``U``) of the float of type ``F`` equal to ``code``'s value.
-
-    ``sub_scale`` is ``F(2**(emin - m))`` (``2**-bias`` for unsigned formats):
-    the weight of one unit of a subnormal code.
-    """
-    sign_shift, out_man, out_bias, out_exp_max = width
-    (m, bias, max_mag, inf_mag, sign_code, nan_pos, nan_neg, big_pos, big_neg,
-     no_neg_zero, unsigned, nearest, tie_away, up_pos, up_neg) = lay  # fmt: skip
-    code = np.int64(code)
+def decode_bits(code, U, F, lay, unsigned):
+    """Bits (type ``U``) of the float of type ``F`` equal to ``code``'s value."""
+    sign_shift, out_man, out_bias, out_exp_max = width_constants(U)
+    m, bias, max_mag, inf_mag, sign_code, nan_pos, nan_neg, big_pos, big_neg, no_neg_zero, sub_exp = lay
+    # unsigned arithmetic in the output's width throughout: 32-bit SIMD lanes for float32
+    code = U(code)
+    sign = U(sign_code)
+    lane = U(sign_shift)  # masking a shift amount with it is a no-op that shows LLVM the shift fits
     # 1) sign and magnitude
-    negative = (sign_code != 0) & (code >= sign_code)
-    mag = code - sign_code if negative else code
-    sign_bits = U(U(negative) << U(sign_shift))
-    # 2) subnormal codes (and E8M0's field 0, which is 1 * 2**-bias): units of sub_scale, exact in F
-    lead = np.int32(unsigned)
-    subnormal = bitcast(F(np.int32(mag) + lead) * sub_scale, U)
+    negative = (sign != U(0)) & (code >= sign)
+    mag = U(code - sign) if negative else code
+    sign_bits = U(U(negative) << lane)
+    # 2) subnormal codes: units = mag (plus E8M0's leading one) times 2**sub_exp.  Where
+    #    that is a normal output float, convert units exactly and add sub_exp to its
+    #    exponent field; where it is an output subnormal, its bits are units shifted.
+    units = U(mag + U(unsigned))
+    as_normal = U(bitcast(F(np.int32(units)), U) + U(U(sub_exp) << U(out_man)))
+    as_subnormal = U(units << U(U(sub_exp + out_man + out_bias - 1) & lane))
+    first_normal = min(max(np.int64(1 - out_bias) - sub_exp, np.int64(0)), np.int64(sign_shift))
+    subnormal = as_subnormal if units < U(U(1) << U(first_normal)) else as_normal
     # 3) normal codes: re-bias the exponent and widen the mantissa; one addition does both
-    normal = U(U(U(mag) << U(out_man - m)) + U(U(out_bias - bias) << U(out_man)))
-    value = subnormal if (mag >> m) == 0 else normal
+    normal = U(U(mag << U(U(out_man - m) & lane)) + U(U(out_bias - bias) << U(out_man)))
+    value = subnormal if U(mag >> U(U(m) & lane)) == U(0) else normal
+    value = U(0) if units == U(0) else value
     # 4) inf and NaN (quiet, keeping the sign)
     exp_all_ones = U(U(out_exp_max) << U(out_man))
-    is_nan = ((mag > max_mag) & (mag != inf_mag)) | ((no_neg_zero != 0) & (code == sign_code))
-    value = exp_all_ones if mag == inf_mag else value
+    is_inf = mag == U(inf_mag)
+    is_nan = ((mag > U(max_mag)) & ~is_inf) | ((no_neg_zero != 0) & (code == sign))
+    value = exp_all_ones if is_inf else value
     value = U(exp_all_ones | U(U(1) << U(out_man - 1))) if is_nan else value
-    return sign_bits | value
+    return U(sign_bits | value)
