@@ -8,13 +8,16 @@ input's own precision.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .arrays import as_real_array, check_out, kernel_input
 from .formats import get_format
-from .kernels.decode import decode_parallel, decode_serial
+from .kernels.decode import decode_parallel, decode_serial, lookup_parallel, lookup_serial
 from .kernels.encode import encode_parallel, encode_serial
-from .kernels.layout import layout, width_of
+from .kernels.layout import DEFAULT_ROUNDING, layout, width_of
+from .kernels.nearest import nearest_constants
 from .kernels.quantize import quantize_parallel, quantize_serial
 from .kernels.threads import run
 
@@ -45,6 +48,16 @@ def _prepare_input(x, fmt):
         with np.errstate(invalid="ignore"):  # signalling NaNs quieten silently
             src = src.astype(np.float64)
     return array, src
+
+
+def _kernel_setup(fmt, rounding, overflow, dtype):
+    """Layout, rounding flags, nearest-even constants and whether they apply, for data of ``dtype``."""
+    lay, rnd = layout(fmt, rounding, overflow)
+    fast = nearest_constants(fmt, overflow, dtype)
+    use_fast = fast is not None and rnd == DEFAULT_ROUNDING
+    if fast is None:  # the kernels still need a tuple of the right type; any valid one
+        fast = nearest_constants(get_format("float16"), None, dtype)
+    return lay, rnd, fast, use_fast
 
 
 def _finish(result, out, array):
@@ -111,7 +124,7 @@ def encode(x, fmt, *, rounding="nearest_even", overflow=None, out=None):
     '0x39'
     """
     fmt = get_format(fmt)
-    lay, rnd = layout(fmt, rounding, overflow)
+    layout(fmt, rounding, overflow)  # validates rounding and overflow before any work
     array, src = _prepare_input(x, fmt)
     if not fmt.has_nan and src.size and np.isnan(src).any():
         raise ValueError(
@@ -121,7 +134,8 @@ def encode(x, fmt, *, rounding="nearest_even", overflow=None, out=None):
     check_out(out, array.shape, fmt.code_dtype, src)
     result = _target(out, array.shape, fmt.code_dtype, src)
     uint, sint = width_of(src.dtype)
-    args = (src.reshape(-1).view(uint), result.reshape(-1), uint, sint, lay, rnd)
+    lay, rnd, fast, use_fast = _kernel_setup(fmt, rounding, overflow, src.dtype)
+    args = (src.reshape(-1).view(uint), result.reshape(-1), uint, sint, src.dtype.type, lay, rnd, fast, use_fast)
     run(encode_serial, encode_parallel, src.size, *args)
     return _finish(result, out, array)
 
@@ -168,10 +182,24 @@ def decode(codes, fmt, *, dtype=np.float32, out=None):
     check_out(out, array.shape, dtype, src)
     result = _target(out, array.shape, dtype, src)
     uint, _ = width_of(dtype)
-    lay, rnd = layout(fmt)
-    args = (src.reshape(-1), result.reshape(-1).view(uint), uint, dtype.type, lay, rnd[0])
-    run(decode_serial, decode_parallel, src.size, *args)
+    if fmt.bits <= 16:
+        run(lookup_serial, lookup_parallel, src.size, src.reshape(-1), _value_table(fmt, dtype), result.reshape(-1).view(uint))
+    else:
+        lay, rnd = layout(fmt)
+        run(decode_serial, decode_parallel, src.size, src.reshape(-1), result.reshape(-1).view(uint), uint, dtype.type, lay, rnd[0])
     return _finish(result, out, array)
+
+
+@lru_cache(maxsize=64)
+def _value_table(fmt, dtype) -> np.ndarray:
+    """Bits of the value of every code of a format of up to 16 bits, as ``dtype``'s unsigned type."""
+    uint, _ = width_of(dtype)
+    codes = np.arange(1 << fmt.bits, dtype=fmt.code_dtype)
+    table = np.empty(codes.size, uint)
+    lay, rnd = layout(fmt)
+    decode_serial(codes, table, uint, dtype.type, lay, rnd[0])
+    table.flags.writeable = False
+    return table
 
 
 def _as_codes(codes, fmt) -> np.ndarray:
@@ -233,13 +261,14 @@ def quantize(x, fmt, *, rounding="nearest_even", overflow=None, out=None):
     np.float64(1.125)
     """
     fmt = get_format(fmt)
-    lay, rnd = layout(fmt, rounding, overflow)
+    layout(fmt, rounding, overflow)  # validates rounding and overflow before any work
     array, src = _prepare_input(x, fmt)
     out_dtype = np.dtype(np.float32) if array.dtype == np.float32 else np.dtype(np.float64)
     check_out(out, array.shape, out_dtype, src)
     uint, sint = width_of(src.dtype)
     result = _target(out, array.shape, src.dtype, src) if src.dtype == out_dtype else np.empty(src.shape, src.dtype)
-    args = (src.reshape(-1).view(uint), result.reshape(-1).view(uint), uint, sint, src.dtype.type, lay, rnd)
+    lay, rnd, fast, use_fast = _kernel_setup(fmt, rounding, overflow, src.dtype)
+    args = (src.reshape(-1).view(uint), result.reshape(-1).view(uint), uint, sint, src.dtype.type, lay, rnd, fast, use_fast)
     run(quantize_serial, quantize_parallel, src.size, *args)
     if result.dtype != out_dtype:
         with np.errstate(invalid="ignore"):  # exact: float32 -> float64, or back from E8M0's float64

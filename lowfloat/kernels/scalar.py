@@ -90,7 +90,7 @@ def decode_bits(code, U, F, lay, unsigned):
     sign = U(sign_code)
     lane = U(sign_shift)  # masking a shift amount with it is a no-op that shows LLVM the shift fits
     # 1) sign and magnitude
-    negative = (sign != U(0)) & (code >= sign)
+    negative = U(code & sign) != U(0)
     mag = U(code - sign) if negative else code
     sign_bits = U(U(negative) << lane)
     # 2) subnormal codes: units = mag (plus E8M0's leading one) times 2**sub_exp.  Where
