@@ -5,8 +5,8 @@ a format's grid -- fp16, bf16, fp8 (E4M3, E5M2), fp6, fp4, E8M0 and any
 format you define -- rounding exactly once, in Numba kernels.
 
 >>> import lowfloat as lf
->>> lf.quantize([0.1, 1000.0], "e4m3", overflow="saturate")
-array([0.1015625, 448.       ])
+>>> lf.quantize([0.1, 1000.0], "e4m3", overflow="saturate").tolist()
+[0.1015625, 448.0]
 """
 
 from .codec import decode, encode, quantize

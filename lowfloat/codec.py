@@ -168,8 +168,8 @@ def decode(codes, fmt, *, dtype=np.float32, out=None):
     Examples
     --------
     >>> import lowfloat as lf
-    >>> lf.decode([0x1D, 0x7E, 0x7F, 0xFE], "e4m3")
-    array([   0.1015625,  448.       ,        nan, -448.       ], dtype=float32)
+    >>> lf.decode([0x1D, 0x7E, 0x7F, 0xFE], "e4m3").tolist()
+    [0.1015625, 448.0, nan, -448.0]
     >>> lf.decode(0x7C, "e5m2")
     np.float32(inf)
     """

@@ -36,7 +36,7 @@ class finfo:  # noqa: N801 -- named after numpy.finfo, which it mirrors
     min : float             -max (for unsigned formats, the smallest value)
     smallest_normal, tiny : float   2**minexp
     smallest_subnormal : float      smallest positive value
-    precision : int         decimal digits: int(-log10(eps))
+    precision : int         decimal digits: int(-log10(eps)), at least 1 from 8 bits
     resolution : float      10**-precision, rounded into the format
     format : Format         the format described
 
@@ -89,9 +89,9 @@ class finfo:  # noqa: N801 -- named after numpy.finfo, which it mirrors
         self.min = -fmt.max if fmt.signed else fmt.smallest_normal
         self.smallest_normal = self.tiny = fmt.smallest_normal
         self.smallest_subnormal = fmt.smallest_subnormal
-        # numpy: precision = int(-log10(eps)); ml_dtypes reports 1 (not 0) for
-        # float8_e8m0fnu, whose eps is 1 -- follow it for unsigned formats.
-        self.precision = max(int(-math.log10(self.eps)), 0 if fmt.signed else 1)
+        # numpy: precision = int(-log10(eps)); ml_dtypes reports at least 1 for
+        # its 8-bit formats (0 for the 4- and 6-bit ones) -- follow it.
+        self.precision = max(int(-math.log10(self.eps)), 1 if fmt.bits >= 8 else 0)
         self.resolution = reference.quantize(Fraction(1, 10**self.precision), fmt)
 
     def __reduce__(self):

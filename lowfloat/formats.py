@@ -364,7 +364,7 @@ def get_format(fmt) -> Format:
     >>> get_format("fp7")
     Traceback (most recent call last):
     ...
-    ValueError: unknown format 'fp7'; closest known names: fp32, fp16, fp4
+    ValueError: unknown format 'fp7'; closest known names: ...
     """
     if isinstance(fmt, Format):
         return fmt

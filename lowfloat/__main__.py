@@ -1,0 +1,8 @@
+"""``python -m lowfloat``: the same as the ``lowfloat`` command."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
