@@ -12,7 +12,7 @@ format you define -- rounding exactly once, in Numba kernels.
 from .codec import decode, encode, quantize
 from .finfo import finfo
 from .formats import ALIASES, BUILTIN_FORMATS, Format, format_names, get_format
-from .rounding import OVERFLOW_POLICIES, ROUNDING_MODES
+from .rounding import DETERMINISTIC_MODES, OVERFLOW_POLICIES, ROUNDING_MODES
 
 __version__ = "0.1.0"
 
@@ -41,6 +41,7 @@ __all__ = [
     "decode",
     "quantize",
     "ROUNDING_MODES",
+    "DETERMINISTIC_MODES",
     "OVERFLOW_POLICIES",
     "ALIASES",
     "BUILTIN_FORMATS",

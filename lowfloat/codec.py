@@ -14,11 +14,11 @@ import numpy as np
 
 from .arrays import as_real_array, check_out, kernel_input
 from .formats import get_format
-from .kernels.decode import decode_parallel, decode_serial, lookup_parallel, lookup_serial
-from .kernels.encode import encode_parallel, encode_serial
+from .kernels.decode import decode_kernel, lookup_kernel
+from .kernels.encode import encode_kernel
 from .kernels.layout import DEFAULT_ROUNDING, layout, width_of
 from .kernels.nearest import nearest_constants
-from .kernels.quantize import quantize_parallel, quantize_serial
+from .kernels.quantize import quantize_kernel
 from .kernels.threads import run
 
 __all__ = ["encode", "decode", "quantize"]
@@ -37,10 +37,15 @@ _SPECIAL_VALUE_NOTES = """
 """
 
 
-def _prepare_input(x, fmt):
+def _prepare_input(x, fmt, daz=False):
     """The user's array and the float32/float64 array the kernel reads."""
     array = as_real_array(x)
     src = kernel_input(array)
+    widened = array.dtype.kind == "f" and array.dtype != src.dtype
+    if daz and (widened or (not fmt.signed and src.dtype == np.float32)):
+        # DAZ means the *input's* subnormals; once widened they are normal, so flush here
+        tiny = np.finfo(array.dtype).smallest_normal
+        src = np.where(np.abs(src) < tiny, np.copysign(src.dtype.type(0), src), src)
     if not fmt.signed and src.dtype == np.float32:
         # The kernel's bit arithmetic assumes normal inputs below the format's
         # normal range; E8M0 reaches 2**-127, inside float32's subnormals, so
@@ -50,9 +55,33 @@ def _prepare_input(x, fmt):
     return array, src
 
 
-def _kernel_setup(fmt, rounding, overflow, dtype):
+def _random_key(rounding, rng, sr_bits) -> np.uint64:
+    """The 64-bit key of stochastic rounding, from ``rng``; 0 (unused) for the other modes."""
+    if rounding != "stochastic":
+        if rng is not None or sr_bits is not None:
+            raise ValueError(f"rng= and sr_bits= apply only to rounding='stochastic', not {rounding!r}")
+        return np.uint64(0)
+    if sr_bits is not None and (isinstance(sr_bits, bool) or not isinstance(sr_bits, (int, np.integer))
+                                or not 1 <= sr_bits <= 64):  # fmt: skip
+        raise ValueError(f"sr_bits must be None or an int from 1 to 64, got {sr_bits!r}")
+    if isinstance(rng, np.random.Generator):
+        return np.uint64(rng.bit_generator.random_raw())  # advances the generator: two calls differ
+    if rng is None or isinstance(rng, np.random.SeedSequence):
+        return np.random.SeedSequence(rng).generate_state(1, np.uint64)[0]
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
+        return np.random.SeedSequence(int(rng)).generate_state(1, np.uint64)[0]
+    raise TypeError(f"rng must be None, a non-negative int seed or a numpy.random.Generator, got {rng!r}")
+
+
+def _check_flags(ftz, daz):
+    for name, flag in (("ftz", ftz), ("daz", daz)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
+
+
+def _kernel_setup(fmt, rounding, overflow, dtype, ftz=False, daz=False, sr_bits=None):
     """Layout, rounding flags, nearest-even constants and whether they apply, for data of ``dtype``."""
-    lay, rnd = layout(fmt, rounding, overflow)
+    lay, rnd = layout(fmt, rounding, overflow, bool(ftz), bool(daz), sr_bits)
     fast = nearest_constants(fmt, overflow, dtype)
     use_fast = fast is not None and rnd == DEFAULT_ROUNDING
     if fast is None:  # the kernels still need a tuple of the right type; any valid one
@@ -76,7 +105,7 @@ def _target(out, shape, dtype, source):
     return np.empty(shape, dtype)
 
 
-def encode(x, fmt, *, rounding="nearest_even", overflow=None, out=None):
+def encode(x, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=False, rng=None, sr_bits=None, out=None):
     """Round real numbers once into a format and return their codes.
 
     Parameters
@@ -90,9 +119,26 @@ def encode(x, fmt, *, rounding="nearest_even", overflow=None, out=None):
         Target format, e.g. ``"float8_e4m3fn"`` or its alias ``"e4m3"``.
     rounding : str, optional
         ``"nearest_even"`` (default), ``"nearest_away"``, ``"toward_zero"``,
-        ``"toward_positive"`` or ``"toward_negative"``.
+        ``"toward_positive"``, ``"toward_negative"`` or ``"stochastic"``.
     overflow : {None, "saturate", "inf", "nan"}, optional
         What an infinite result becomes; None is the format's default.
+    ftz : bool, optional
+        Flush to zero: results that would be subnormal in ``fmt`` become a
+        zero of the input's sign (+0 where the format has no -0), as GPUs'
+        and CPUs' FTZ flags do.  Rounding happens first: a value that rounds
+        up to the smallest normal is kept.
+    daz : bool, optional
+        Denormals are zero: subnormal inputs -- of ``x``'s own float type --
+        count as zeros of their sign.
+    rng : None, int, numpy.random.Generator or numpy.random.SeedSequence
+        Stochastic rounding only.  An int seed repeats its result; a
+        Generator is advanced, so two calls differ; None draws fresh entropy.
+        Element ``i`` (in C order) draws its random bits from (key, i) alone,
+        so the result is the same for any number of threads.
+    sr_bits : int, optional
+        Stochastic rounding only: compare this many random bits with the top
+        discarded bits, as hardware with a k-bit random number does (the
+        up-probability is then truncated to k bits).  None: exact.
     out : ndarray, optional
         Array of shape ``x.shape`` and dtype ``fmt.code_dtype`` to write into.
 
@@ -124,19 +170,37 @@ def encode(x, fmt, *, rounding="nearest_even", overflow=None, out=None):
     '0x39'
     """
     fmt = get_format(fmt)
+    return _round(x, fmt, out, "encode", rounding, overflow, ftz, daz, rng, sr_bits)
+
+
+def _round(x, fmt, out, kind, rounding, overflow, ftz, daz, rng, sr_bits):
+    """encode (``kind="encode"``) or quantize: validate everything, then run one kernel."""
+    _check_flags(ftz, daz)
     layout(fmt, rounding, overflow)  # validates rounding and overflow before any work
-    array, src = _prepare_input(x, fmt)
-    if not fmt.has_nan and src.size and np.isnan(src).any():
-        raise ValueError(
-            f"x contains NaN, which {fmt.name} cannot encode (it has no NaN); "
-            "quantize() keeps NaN as NaN in floats"
-        )
-    check_out(out, array.shape, fmt.code_dtype, src)
-    result = _target(out, array.shape, fmt.code_dtype, src)
+    key = _random_key(rounding, rng, sr_bits)
+    array, src = _prepare_input(x, fmt, daz)
     uint, sint = width_of(src.dtype)
-    lay, rnd, fast, use_fast = _kernel_setup(fmt, rounding, overflow, src.dtype)
-    args = (src.reshape(-1).view(uint), result.reshape(-1), uint, sint, src.dtype.type, lay, rnd, fast, use_fast)
-    run(encode_serial, encode_parallel, src.size, *args)
+    lay, rnd, fast, use_fast = _kernel_setup(fmt, rounding, overflow, src.dtype, ftz, daz, sr_bits)
+    if kind == "encode":
+        if not fmt.has_nan and src.size and np.isnan(src).any():
+            raise ValueError(
+                f"x contains NaN, which {fmt.name} cannot encode (it has no NaN); "
+                "quantize() keeps NaN as NaN in floats"
+            )
+        check_out(out, array.shape, fmt.code_dtype, src)
+        result = _target(out, array.shape, fmt.code_dtype, src)
+        kernel, dst = encode_kernel, result.reshape(-1)
+    else:
+        out_dtype = np.dtype(np.float32) if array.dtype == np.float32 else np.dtype(np.float64)
+        check_out(out, array.shape, out_dtype, src)
+        same = src.dtype == out_dtype
+        result = _target(out, array.shape, src.dtype, src) if same else np.empty(src.shape, src.dtype)
+        kernel, dst = quantize_kernel, result.reshape(-1).view(uint)
+    args = (src.reshape(-1).view(uint), dst, uint, sint, src.dtype.type, lay, rnd, key, fast, use_fast)
+    run(kernel, src.size, *args)
+    if kind != "encode" and result.dtype != out_dtype:
+        with np.errstate(invalid="ignore"):  # exact: float32 -> float64, or back from E8M0's float64
+            result = result.astype(out_dtype)
     return _finish(result, out, array)
 
 
@@ -183,10 +247,10 @@ def decode(codes, fmt, *, dtype=np.float32, out=None):
     result = _target(out, array.shape, dtype, src)
     uint, _ = width_of(dtype)
     if fmt.bits <= 16:
-        run(lookup_serial, lookup_parallel, src.size, src.reshape(-1), _value_table(fmt, dtype), result.reshape(-1).view(uint))
+        run(lookup_kernel, src.size, src.reshape(-1), result.reshape(-1).view(uint), _value_table(fmt, dtype))
     else:
         lay, rnd = layout(fmt)
-        run(decode_serial, decode_parallel, src.size, src.reshape(-1), result.reshape(-1).view(uint), uint, dtype.type, lay, rnd[0])
+        run(decode_kernel, src.size, src.reshape(-1), result.reshape(-1).view(uint), uint, dtype.type, lay, rnd[0])
     return _finish(result, out, array)
 
 
@@ -197,7 +261,7 @@ def _value_table(fmt, dtype) -> np.ndarray:
     codes = np.arange(1 << fmt.bits, dtype=fmt.code_dtype)
     table = np.empty(codes.size, uint)
     lay, rnd = layout(fmt)
-    decode_serial(codes, table, uint, dtype.type, lay, rnd[0])
+    decode_kernel(codes, table, 0, codes.size, uint, dtype.type, lay, rnd[0])
     table.flags.writeable = False
     return table
 
@@ -220,7 +284,7 @@ def _as_codes(codes, fmt) -> np.ndarray:
     return array
 
 
-def quantize(x, fmt, *, rounding="nearest_even", overflow=None, out=None):
+def quantize(x, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=False, rng=None, sr_bits=None, out=None):
     """Round real numbers once onto a format's grid, keeping a float dtype.
 
     ``quantize(x, fmt)`` equals ``decode(encode(x, fmt), fmt)`` in ``x``'s
@@ -232,7 +296,7 @@ def quantize(x, fmt, *, rounding="nearest_even", overflow=None, out=None):
     x : array_like of real numbers
         As for :func:`encode`.
     fmt : Format or str
-    rounding, overflow
+    rounding, overflow, ftz, daz, rng, sr_bits
         As for :func:`encode`.
     out : ndarray, optional
         Array of the result's shape and dtype; may be ``x`` itself (in place).
@@ -261,19 +325,7 @@ def quantize(x, fmt, *, rounding="nearest_even", overflow=None, out=None):
     np.float64(1.125)
     """
     fmt = get_format(fmt)
-    layout(fmt, rounding, overflow)  # validates rounding and overflow before any work
-    array, src = _prepare_input(x, fmt)
-    out_dtype = np.dtype(np.float32) if array.dtype == np.float32 else np.dtype(np.float64)
-    check_out(out, array.shape, out_dtype, src)
-    uint, sint = width_of(src.dtype)
-    result = _target(out, array.shape, src.dtype, src) if src.dtype == out_dtype else np.empty(src.shape, src.dtype)
-    lay, rnd, fast, use_fast = _kernel_setup(fmt, rounding, overflow, src.dtype)
-    args = (src.reshape(-1).view(uint), result.reshape(-1).view(uint), uint, sint, src.dtype.type, lay, rnd, fast, use_fast)
-    run(quantize_serial, quantize_parallel, src.size, *args)
-    if result.dtype != out_dtype:
-        with np.errstate(invalid="ignore"):  # exact: float32 -> float64, or back from E8M0's float64
-            result = result.astype(out_dtype)
-    return _finish(result, out, array)
+    return _round(x, fmt, out, "quantize", rounding, overflow, ftz, daz, rng, sr_bits)
 
 
 encode.__doc__ = encode.__doc__.replace("{notes}", _SPECIAL_VALUE_NOTES.strip() + "\n")

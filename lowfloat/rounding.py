@@ -10,6 +10,9 @@ Rounding modes (IEEE 754-2019 section 4.3 names in brackets)
 ``"toward_zero"``      truncate the magnitude [roundTowardZero]
 ``"toward_positive"``  the smallest value >= x [roundTowardPositive]
 ``"toward_negative"``  the largest value <= x [roundTowardNegative]
+``"stochastic"``       one of the two neighbours ``lo < x < hi``, ``hi`` with
+                       probability ``(x - lo) / (hi - lo)``: unbiased in
+                       expectation; representable values are returned unchanged
 
 For unsigned formats (E8M0) ``"nearest_even"`` rounds ties up, as ml_dtypes
 and PyTorch do: with no mantissa bits every significand is 1, so "even" has
@@ -31,12 +34,13 @@ policy says what an infinite result becomes:
 ``"nan"``       NaN (only for formats with NaN)
 
 A finite result that IEEE 754 gives as ``+-max`` stays ``+-max`` under every
-policy.  NaN input gives NaN wherever the format has NaN.
+policy.  Stochastic rounding that rounds up past ``max`` gives an infinite
+result, as round-to-nearest does.  NaN input gives NaN wherever the format has NaN.
 """
 
 from __future__ import annotations
 
-__all__ = ["ROUNDING_MODES", "OVERFLOW_POLICIES", "rounding_id", "overflow_id", "check_overflow"]
+__all__ = ["ROUNDING_MODES", "DETERMINISTIC_MODES", "OVERFLOW_POLICIES", "rounding_id", "overflow_id", "check_overflow"]
 
 #: Rounding modes, in the order of their kernel numbers.
 ROUNDING_MODES = (
@@ -45,23 +49,23 @@ ROUNDING_MODES = (
     "toward_zero",
     "toward_positive",
     "toward_negative",
+    "stochastic",
 )
+
+#: The modes that give one answer for one input.
+DETERMINISTIC_MODES = ROUNDING_MODES[:5]
 
 #: Overflow policies other than ``None`` (the format's default).
 OVERFLOW_POLICIES = ("saturate", "inf", "nan")
 
 # Kernel numbers.  Plain ints: they travel inside the layout tuple.
-NEAREST_EVEN, NEAREST_AWAY, TOWARD_ZERO, TOWARD_POSITIVE, TOWARD_NEGATIVE = range(5)
+NEAREST_EVEN, NEAREST_AWAY, TOWARD_ZERO, TOWARD_POSITIVE, TOWARD_NEGATIVE, STOCHASTIC = range(6)
 
 
 def rounding_id(rounding) -> int:
     """Kernel number of a rounding mode name; ValueError naming the valid ones."""
-    try:
+    if rounding in ROUNDING_MODES:
         return ROUNDING_MODES.index(rounding)
-    except ValueError:
-        pass
-    if rounding == "stochastic":
-        raise ValueError("rounding='stochastic' is not available yet; use one of " + ", ".join(ROUNDING_MODES))
     raise ValueError(f"unknown rounding {rounding!r}; expected one of {', '.join(ROUNDING_MODES)}")
 
 

@@ -13,7 +13,15 @@ from numba.core import types
 from numba.extending import overload
 
 from ..formats import Format
-from ..rounding import NEAREST_AWAY, NEAREST_EVEN, TOWARD_NEGATIVE, TOWARD_POSITIVE, check_overflow, rounding_id
+from ..rounding import (
+    NEAREST_AWAY,
+    NEAREST_EVEN,
+    STOCHASTIC,
+    TOWARD_NEGATIVE,
+    TOWARD_POSITIVE,
+    check_overflow,
+    rounding_id,
+)
 
 __all__ = ["Layout", "layout", "DEFAULT_ROUNDING", "FLOAT32", "FLOAT64", "width_of", "width_constants"]
 
@@ -71,16 +79,22 @@ ROUNDING_FIELDS = (
     "tie_away",  # nearest: 1 if ties go away from zero, 0 if to even
     "up_pos",  # directed: 1 if inexact positive values round away from zero
     "up_neg",  # directed: 1 if inexact negative values round away from zero
+    "stochastic",  # 1 for stochastic rounding
+    "ftz",  # 1: results in the target's subnormal range become zero
+    "daz",  # 1: subnormal inputs (of the input's float type) count as zero
+    "sr_bits",  # stochastic: random bits compared with the discarded ones (64: exact)
 )
 
 #: The rounding tuple of nearest-even into a signed format.  Kernels test for
 #: it and run a loop where it is a compile-time constant, which LLVM folds.
-DEFAULT_ROUNDING = (0, 1, 0, 0, 0)
+DEFAULT_ROUNDING = (0, 1, 0, 0, 0, 0, 0, 0, 64)
 
 
 @lru_cache(maxsize=None)
-def layout(fmt: Format, rounding: str = "nearest_even", overflow=None) -> tuple[Layout, tuple]:
-    """Build (and cache) the layout and rounding tuples for a format, mode and overflow policy."""
+def layout(
+    fmt: Format, rounding: str = "nearest_even", overflow=None, ftz: bool = False, daz: bool = False, sr_bits=None
+) -> tuple[Layout, tuple]:
+    """Build (and cache) the layout and rounding tuples for a format, mode, overflow policy and flags."""
     mode = rounding_id(rounding)
     policy = check_overflow(fmt, overflow)
     no_code = 1 << fmt.bits
@@ -122,5 +136,9 @@ def layout(fmt: Format, rounding: str = "nearest_even", overflow=None) -> tuple[
         int(mode == NEAREST_AWAY),
         int(mode == TOWARD_POSITIVE),
         int(mode == TOWARD_NEGATIVE),
+        int(mode == STOCHASTIC),
+        int(bool(ftz) and fmt.has_subnormals),
+        int(bool(daz)),
+        64 if sr_bits is None else int(sr_bits),
     )
     return lay, rnd

@@ -28,22 +28,62 @@ from .bitcast import bitcast
 from .layout import width_constants
 
 
+# Counter-based random bits: element i's bits are a hash of (key, i), so they
+# never depend on threads or chunks.  float64 data uses SplitMix64's increment
+# and finaliser (Steele, Lea & Flood, "Fast splittable pseudorandom number
+# generators", OOPSLA 2014); float32 data, which needs at most 25 bits, two
+# rounds of the 32-bit "lowbias32" mixer (C. Wellons, "Prospecting for hash
+# functions", 2018), which vectorises over 32-bit lanes where 64-bit multiplies
+# cannot on AVX2.
+_GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_MIX32_1 = np.uint32(0x7FEB352D)
+_MIX32_2 = np.uint32(0x846CA68B)
+
+
 @njit(cache=True, nogil=True, inline="always")
-def encode_bits(bits, U, I, lay, rnd):
+def _mix32(x):
+    x = np.uint32(x ^ (x >> np.uint32(16)))
+    x = np.uint32(x * _MIX32_1)
+    x = np.uint32(x ^ (x >> np.uint32(15)))
+    x = np.uint32(x * _MIX32_2)
+    return np.uint32(x ^ (x >> np.uint32(16)))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def random_bits(index, key, U):
+    """Random bits (type ``U``) for element ``index`` under ``key`` (a uint64)."""
+    if width_constants(U)[0] == 31:
+        low = np.uint32(np.uint64(index) & np.uint64(0xFFFFFFFF))
+        high = np.uint32(np.uint64(index) >> np.uint64(32))
+        key_low = np.uint32(key & np.uint64(0xFFFFFFFF))
+        key_high = np.uint32(key >> np.uint64(32))
+        return U(_mix32(np.uint32(_mix32(np.uint32(low ^ key_low)) + np.uint32(high ^ key_high))))
+    z = np.uint64(key + np.uint64(np.uint64(index) + np.uint64(1)) * _GOLDEN_GAMMA)
+    z = np.uint64(np.uint64(z ^ (z >> np.uint64(30))) * _MIX1)
+    z = np.uint64(np.uint64(z ^ (z >> np.uint64(27))) * _MIX2)
+    return U(z ^ (z >> np.uint64(31)))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def encode_bits(bits, U, I, lay, rnd, index, key):
     """Code of the float whose bits are ``bits``, rounded once into the layout's format.
 
+    ``index`` and ``key`` seed stochastic rounding (see :func:`random_bits`).
     ``U`` and ``I`` are the unsigned and signed integer types of the data's
     width; every intermediate is cast back to one of them (Numba would widen
     to 64 bits) so that the float32 path vectorises over 32-bit lanes.
     """
     sign_shift, in_man, in_bias, in_exp_max = width_constants(U)
     m, bias, max_mag, inf_mag, sign_code, nan_pos, nan_neg, big_pos, big_neg, no_neg_zero, sub_exp = lay
-    unsigned, nearest, tie_away, up_pos, up_neg = rnd
+    unsigned, nearest, tie_away, up_pos, up_neg, stochastic, ftz, daz, sr_bits = rnd
     one = U(1)
     # 1) split the input into sign, exponent field and mantissa field
     negative = (bits >> U(sign_shift)) != U(0)
     magnitude = U(bits & U(U(one << U(sign_shift)) - one))
     exp_field = I(magnitude >> U(in_man))
+    magnitude = U(0) if (daz != 0) & (exp_field == I(0)) else magnitude  # DAZ: subnormal inputs are zero
     man_field = U(magnitude & U(U(one << U(in_man)) - one))
     # 2) significand and the target's biased exponent t of the input's binade;
     #    below the target's normal range (t < 1) the spacing stops shrinking, so
@@ -61,8 +101,16 @@ def encode_bits(bits, U, I, lay, rnd):
     odd = U(kept & one) != U(0)
     away = (up_neg if negative else up_pos) != 0
     up_nearest = (rem > half) | ((rem == half) & (odd | (tie_away != 0)))
-    up = (rem != U(0)) & (up_nearest if nearest != 0 else away)
+    # stochastic: up with probability rem / 2**shift, comparing the top `drawn` of the
+    # discarded bits with as many random bits (sr_bits limits them, as hardware does)
+    drawn = min(I(shift), I(sr_bits))
+    random = U(random_bits(index, key, U) >> U(U(I(sign_shift) + I(1) - max(drawn, I(1))) & U(sign_shift)))
+    up_stochastic = random < U(rem >> U(U(I(shift) - drawn) & U(sign_shift)))
+    up_directed = up_stochastic if stochastic != 0 else away
+    up = (rem != U(0)) & (up_nearest if nearest != 0 else up_directed)
     code_mag = I(I(kept) + I(up))
+    # FTZ: results in the subnormal field become zero (of the input's sign where there is -0)
+    code_mag = I(0) if (ftz != 0) & (code_mag < I(I(1) << I(m))) else code_mag
     # 4) unsigned formats clamp underflow to their smallest value (there is no zero)
     code_mag = I(0) if (unsigned != 0) & (t < I(0)) else code_mag
     # 5) overflow: IEEE 754 7.4 gives +-max when rounding toward zero, else an infinite result
@@ -71,7 +119,7 @@ def encode_bits(bits, U, I, lay, rnd):
     keep_sign = negative & ((code_mag != I(0)) | (no_neg_zero == 0))
     code = I(code_mag | I(sign_code)) if keep_sign else code_mag
     big = I(big_neg) if negative else I(big_pos)
-    code = big if overflow & ((nearest != 0) | away) else code
+    code = big if overflow & ((nearest != 0) | (stochastic != 0) | away) else code
     # 6) special inputs: NaN, and inf (an infinite result); unsigned formats have no zero or negatives
     nan = I(nan_neg) if negative else I(nan_pos)
     special = nan if man_field != U(0) else big

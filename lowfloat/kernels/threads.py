@@ -1,31 +1,61 @@
-"""When kernels run in parallel, and how chunks are cut.
+"""Running a kernel over a large array on several threads.
 
-Every array kernel comes as a serial loop and a ``prange`` loop over chunks of
-:data:`CHUNK` elements.  The serial one runs below :data:`PARALLEL_MIN_SIZE`
-elements: under that, starting threads costs more than it saves (measured by
-``kernels/bench_quantize.py``; see ``kernels/README.md``).
+Kernels are serial loops over ``[start, stop)`` that release the GIL
+(``nogil=True``).  Above :data:`PARALLEL_MIN_SIZE` elements, :func:`run`
+cuts the range into one contiguous piece per thread and runs the same
+compiled kernel on each piece from a thread pool.  There is no second,
+``parallel=True`` build of each kernel to compile (that doubled the cold
+compile time), results cannot depend on the number of threads (each element
+is computed by the same code from the same inputs, stochastic rounding
+included: its random bits depend on the element's index alone), and
+concurrent callers need no special threading layer.
+
+The threshold was measured by ``kernels/bench_quantize.py --threshold``
+(see ``kernels/README.md``): below it, handing work to threads costs more
+than it saves.
 """
 
+from __future__ import annotations
+
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 
-__all__ = ["CHUNK", "PARALLEL_MIN_SIZE", "run"]
+__all__ = ["PARALLEL_MIN_SIZE", "run", "thread_count"]
 
-#: Elements per parallel work item: 64 KiB of float32, comfortably in L2.
-CHUNK = 1 << 14
-
-#: Smallest array handed to the parallel kernels.
+#: Smallest array split across threads.
 PARALLEL_MIN_SIZE = 1 << 20
 
-# Numba's default "workqueue" threading layer aborts the process when two
-# Python threads launch parallel kernels at once; serialise launches there.
-_launch_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
 
-def run(serial, parallel, size, *args):
-    """Call ``serial(*args)``, or ``parallel(*args)`` for large arrays when threads exist."""
-    if size < PARALLEL_MIN_SIZE or numba.config.NUMBA_NUM_THREADS < 2:
-        return serial(*args)
-    with _launch_lock:
-        return parallel(*args)
+def thread_count() -> int:
+    """Threads used for large arrays: Numba's setting (``NUMBA_NUM_THREADS``, default all cores)."""
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))
+
+
+def _get_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=thread_count(), thread_name_prefix="lowfloat")
+        return _pool
+
+
+def run(kernel, size: int, *args) -> None:
+    """Call ``kernel(*args[:2], start, stop, *args[2:])`` over ``[0, size)``, split across threads if large.
+
+    ``args`` starts with the kernel's input and output arrays; the kernel
+    takes the element range right after them.
+    """
+    threads = thread_count()
+    if size < PARALLEL_MIN_SIZE or threads < 2:
+        kernel(*args[:2], 0, size, *args[2:])
+        return
+    bounds = [size * k // threads for k in range(threads + 1)]
+    pool = _get_pool()
+    futures = [pool.submit(kernel, *args[:2], lo, hi, *args[2:]) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    for future in futures:
+        future.result()
