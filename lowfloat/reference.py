@@ -22,7 +22,7 @@ import math
 from fractions import Fraction
 
 from .formats import Format, get_format
-from .rounding import ROUNDING_MODES, check_overflow, rounds_toward_zero
+from .rounding import DETERMINISTIC_MODES, check_overflow, rounds_toward_zero
 
 __all__ = ["decode", "encode", "quantize", "neighbours", "magnitude_of_code", "code_of_magnitude"]
 
@@ -138,7 +138,7 @@ def encode(x, fmt, *, rounding: str = "nearest_even", overflow=None) -> int:
         The exact value to round (a float's exact binary value is used).
     fmt : Format or str
     rounding : str
-        One of :data:`lowfloat.rounding.ROUNDING_MODES`.
+        One of :data:`lowfloat.rounding.DETERMINISTIC_MODES`.
     overflow : None, "saturate", "inf" or "nan"
         What an infinite result becomes (see :mod:`lowfloat.rounding`).
 
@@ -153,8 +153,13 @@ def encode(x, fmt, *, rounding: str = "nearest_even", overflow=None) -> int:
         NaN into a format without NaN, an unknown mode or impossible policy.
     """
     fmt = get_format(fmt)
-    if rounding not in ROUNDING_MODES:
-        raise ValueError(f"unknown rounding {rounding!r}")
+    if rounding == "stochastic":
+        raise ValueError(
+            "the reference is deterministic; stochastic rounding gives one of reference.neighbours(x), "
+            "the upper one with probability (|x| - lo) / (hi - lo)"
+        )
+    if rounding not in DETERMINISTIC_MODES:
+        raise ValueError(f"unknown rounding {rounding!r}; expected one of {', '.join(DETERMINISTIC_MODES)}")
     policy = check_overflow(fmt, overflow)
     is_float = isinstance(x, float)
     negative = math.copysign(1.0, x) < 0 if is_float else x < 0
@@ -192,7 +197,7 @@ def encode(x, fmt, *, rounding: str = "nearest_even", overflow=None) -> int:
     rounded = _round_magnitude(magnitude, negative, fmt, rounding)
     # 3) overflow: IEEE 754 gives max when rounding toward zero, else an infinite result
     if rounded > fmt.max_exact:
-        if rounds_toward_zero(rounding, negative) and magnitude > fmt.max_exact:
+        if rounds_toward_zero(rounding, negative):
             return with_sign(fmt.max_code_magnitude)
         return infinite_result()
     # 4) a format without zero clamps underflow to its smallest value
