@@ -49,17 +49,17 @@ def _kernel_input(array: np.ndarray) -> np.ndarray:
         array = array.astype(dtype.newbyteorder("="))
         dtype = array.dtype
     if dtype == np.float32 or dtype == np.float64:
-        return np.ascontiguousarray(array)
+        return np.asarray(array, order="C")
     if dtype == np.float16:
-        return np.ascontiguousarray(array, dtype=np.float32)
+        return np.asarray(array, dtype=np.float32, order="C")
     if dtype.kind in "iu" and dtype.itemsize == 8:
-        src = np.ascontiguousarray(array)
+        src = np.asarray(array, order="C")
         out = np.empty(src.shape, np.float64)
         widen_to_odd(src.reshape(-1), out.reshape(-1))
         return out
     if dtype.kind in "iu":
-        return np.ascontiguousarray(array, dtype=np.float64)
-    return _longdouble_to_odd(np.ascontiguousarray(array))
+        return np.asarray(array, dtype=np.float64, order="C")
+    return _longdouble_to_odd(np.asarray(array, order="C"))
 
 
 def _longdouble_to_odd(array: np.ndarray) -> np.ndarray:

@@ -14,12 +14,13 @@ import numpy as np
 
 from .arrays import as_real_array, check_out, kernel_input
 from .formats import get_format
-from .kernels.decode import decode_kernel, lookup_kernel
-from .kernels.encode import encode_kernel
-from .kernels.layout import DEFAULT_ROUNDING, layout, width_of
+from .kernels.decode import decode_float32, decode_float64, lookup
+from .kernels.encode import encode_float32, encode_float64
+from .kernels.layout import DEFAULT_ROUNDING, bits_type, layout
 from .kernels.nearest import nearest_constants
-from .kernels.quantize import quantize_kernel
+from .kernels.quantize import quantize_float32, quantize_float64
 from .kernels.threads import run
+from .rounding import check_overflow, rounding_id
 
 __all__ = ["encode", "decode", "quantize"]
 
@@ -176,10 +177,11 @@ def encode(x, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=Fal
 def _round(x, fmt, out, kind, rounding, overflow, ftz, daz, rng, sr_bits):
     """encode (``kind="encode"``) or quantize: validate everything, then run one kernel."""
     _check_flags(ftz, daz)
-    layout(fmt, rounding, overflow)  # validates rounding and overflow before any work
+    rounding_id(rounding)  # validate the options before any work
+    check_overflow(fmt, overflow)
     key = _random_key(rounding, rng, sr_bits)
     array, src = _prepare_input(x, fmt, daz)
-    uint, sint = width_of(src.dtype)
+    uint = bits_type(src.dtype)
     lay, rnd, fast, use_fast = _kernel_setup(fmt, rounding, overflow, src.dtype, ftz, daz, sr_bits)
     if kind == "encode":
         if not fmt.has_nan and src.size and np.isnan(src).any():
@@ -189,14 +191,17 @@ def _round(x, fmt, out, kind, rounding, overflow, ftz, daz, rng, sr_bits):
             )
         check_out(out, array.shape, fmt.code_dtype, src)
         result = _target(out, array.shape, fmt.code_dtype, src)
-        kernel, dst = encode_kernel, result.reshape(-1)
+        kernel = encode_float32 if src.dtype == np.float32 else encode_float64
+        dst = result.reshape(-1)
     else:
-        out_dtype = np.dtype(np.float32) if array.dtype == np.float32 else np.dtype(np.float64)
+        single = array.dtype.kind == "f" and array.dtype.itemsize == 4  # float32 of either byte order
+        out_dtype = np.dtype(np.float32) if single else np.dtype(np.float64)
         check_out(out, array.shape, out_dtype, src)
         same = src.dtype == out_dtype
         result = _target(out, array.shape, src.dtype, src) if same else np.empty(src.shape, src.dtype)
-        kernel, dst = quantize_kernel, result.reshape(-1).view(uint)
-    args = (src.reshape(-1).view(uint), dst, uint, sint, src.dtype.type, lay, rnd, key, fast, use_fast)
+        kernel = quantize_float32 if src.dtype == np.float32 else quantize_float64
+        dst = result.reshape(-1).view(uint)
+    args = (src.reshape(-1).view(uint), dst, lay, rnd, key, fast, use_fast)
     run(kernel, src.size, *args)
     if kind != "encode" and result.dtype != out_dtype:
         with np.errstate(invalid="ignore"):  # exact: float32 -> float64, or back from E8M0's float64
@@ -245,23 +250,24 @@ def decode(codes, fmt, *, dtype=np.float32, out=None):
     src = np.ascontiguousarray(array, dtype=fmt.code_dtype)
     check_out(out, array.shape, dtype, src)
     result = _target(out, array.shape, dtype, src)
-    uint, _ = width_of(dtype)
+    uint = bits_type(dtype)
     if fmt.bits <= 16:
-        run(lookup_kernel, src.size, src.reshape(-1), result.reshape(-1).view(uint), _value_table(fmt, dtype))
+        run(lookup, src.size, src.reshape(-1), result.reshape(-1).view(uint), _value_table(fmt, dtype))
     else:
         lay, rnd = layout(fmt)
-        run(decode_kernel, src.size, src.reshape(-1), result.reshape(-1).view(uint), uint, dtype.type, lay, rnd[0])
+        kernel = decode_float32 if dtype == np.float32 else decode_float64
+        run(kernel, src.size, src.reshape(-1), result.reshape(-1).view(uint), lay, rnd[0])
     return _finish(result, out, array)
 
 
 @lru_cache(maxsize=64)
 def _value_table(fmt, dtype) -> np.ndarray:
     """Bits of the value of every code of a format of up to 16 bits, as ``dtype``'s unsigned type."""
-    uint, _ = width_of(dtype)
+    uint = bits_type(dtype)
     codes = np.arange(1 << fmt.bits, dtype=fmt.code_dtype)
     table = np.empty(codes.size, uint)
     lay, rnd = layout(fmt)
-    decode_kernel(codes, table, 0, codes.size, uint, dtype.type, lay, rnd[0])
+    (decode_float32 if dtype == np.float32 else decode_float64)(codes, table, 0, codes.size, lay, rnd[0])
     table.flags.writeable = False
     return table
 
@@ -270,6 +276,8 @@ def _as_codes(codes, fmt) -> np.ndarray:
     """``codes`` as an integer array, all within the format's range."""
     array = codes if isinstance(codes, np.ndarray) else np.asarray(codes)
     kind = array.dtype.kind
+    if kind == "f" and array.size == 0:
+        return array.astype(fmt.code_dtype)  # np.asarray([]) is float64: no codes, nothing to refuse
     if kind in "fb":
         raise ValueError(f"codes must be integers, got dtype {array.dtype}; use encode() for values")
     if kind != "i" and kind != "u":

@@ -104,7 +104,7 @@ class finfo:  # noqa: N801 -- named after numpy.finfo, which it mirrors
         )
 
     def __str__(self):
-        min_text = "-max" if self.format.signed else f"{self.min:<12.6g}"
+        min_text = "-max" if self.format.signed else f"{self.min:.6g}"
         rows = [
             f"Machine parameters for {self.format.name} (codes: {self.dtype})",
             "-" * 63,

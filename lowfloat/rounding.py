@@ -64,7 +64,7 @@ NEAREST_EVEN, NEAREST_AWAY, TOWARD_ZERO, TOWARD_POSITIVE, TOWARD_NEGATIVE, STOCH
 
 def rounding_id(rounding) -> int:
     """Kernel number of a rounding mode name; ValueError naming the valid ones."""
-    if rounding in ROUNDING_MODES:
+    if isinstance(rounding, str) and rounding in ROUNDING_MODES:
         return ROUNDING_MODES.index(rounding)
     raise ValueError(f"unknown rounding {rounding!r}; expected one of {', '.join(ROUNDING_MODES)}")
 
@@ -76,7 +76,7 @@ def check_overflow(fmt, overflow) -> str:
     """
     if overflow is None:
         return "inf" if fmt.has_inf else "nan" if fmt.has_nan else "saturate"
-    if overflow not in OVERFLOW_POLICIES:
+    if not isinstance(overflow, str) or overflow not in OVERFLOW_POLICIES:
         raise ValueError(
             f"unknown overflow {overflow!r}; expected None or one of {', '.join(OVERFLOW_POLICIES)}"
         )

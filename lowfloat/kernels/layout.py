@@ -23,7 +23,7 @@ from ..rounding import (
     rounding_id,
 )
 
-__all__ = ["Layout", "layout", "DEFAULT_ROUNDING", "FLOAT32", "FLOAT64", "width_of", "width_constants"]
+__all__ = ["Layout", "layout", "DEFAULT_ROUNDING", "FLOAT32", "FLOAT64", "bits_type", "width_constants"]
 
 # Input/output widths: (sign_shift, man_bits, bias, exp_field_max) of the IEEE
 # binary float whose bits the kernel reads or writes.
@@ -48,11 +48,9 @@ def _width_constants_overload(U):
     return lambda U: (63, 52, 1023, 2047)
 
 
-def width_of(dtype) -> tuple:
-    """The unsigned and signed integer types of float32 or float64 data."""
-    if np.dtype(dtype) == np.float32:
-        return np.uint32, np.int32
-    return np.uint64, np.int64
+def bits_type(dtype) -> type:
+    """The unsigned integer type that holds the bits of float32 or float64 data."""
+    return np.uint32 if np.dtype(dtype) == np.float32 else np.uint64
 
 
 # Field order of the layout tuple; each kernel unpacks it in this order.
