@@ -67,8 +67,10 @@ def _random_key(rounding, rng, sr_bits) -> np.uint64:
         raise ValueError(f"sr_bits must be None or an int from 1 to 64, got {sr_bits!r}")
     if isinstance(rng, np.random.Generator):
         return np.uint64(rng.bit_generator.random_raw())  # advances the generator: two calls differ
-    if rng is None or isinstance(rng, np.random.SeedSequence):
-        return np.random.SeedSequence(rng).generate_state(1, np.uint64)[0]
+    if isinstance(rng, np.random.SeedSequence):
+        return rng.generate_state(1, np.uint64)[0]
+    if rng is None:
+        return np.random.SeedSequence().generate_state(1, np.uint64)[0]
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
         return np.random.SeedSequence(int(rng)).generate_state(1, np.uint64)[0]
     raise TypeError(f"rng must be None, a non-negative int seed or a numpy.random.Generator, got {rng!r}")
@@ -182,7 +184,10 @@ def _round(x, fmt, out, kind, rounding, overflow, ftz, daz, rng, sr_bits):
     key = _random_key(rounding, rng, sr_bits)
     array, src = _prepare_input(x, fmt, daz)
     uint = bits_type(src.dtype)
-    lay, rnd, fast, use_fast = _kernel_setup(fmt, rounding, overflow, src.dtype, ftz, daz, sr_bits)
+    # the kernel's DAZ flushes subnormals of the type it reads; inputs of a wider type
+    # (long double) were flushed by _prepare_input and must not lose more
+    kernel_daz = daz and array.dtype.itemsize <= src.dtype.itemsize
+    lay, rnd, fast, use_fast = _kernel_setup(fmt, rounding, overflow, src.dtype, ftz, kernel_daz, sr_bits)
     if kind == "encode":
         if not fmt.has_nan and src.size and np.isnan(src).any():
             raise ValueError(

@@ -91,8 +91,9 @@ def encode_bits(bits, U, I, lay, rnd, index, key):
     sig = U(man_field | U(U(exp_field != I(0)) << U(in_man)))
     t = I(max(exp_field, I(1)) + I(bias - in_bias))
     tt = max(t, I(1 - unsigned))  # unsigned formats have no subnormals: field 0 is normal
-    shift = min(I(I(in_man - m) + I(tt - t)), I(in_man + 2))  # beyond in_man + 2 nothing changes
-    shift = U(U(shift) & U(sign_shift))  # a no-op that shows LLVM the shift fits the lane
+    exact_shift = I(I(in_man - m) + I(tt - t))
+    # beyond in_man + 2 every bit of v is discarded: the deterministic modes see no change
+    shift = U(U(min(exact_shift, I(in_man + 2))) & U(sign_shift))  # the mask shows LLVM the shift fits
     v = U(sig + U(U(tt - I(1)) << U(in_man)))  # = (t << in_man) | man_field in the normal range
     # 3) round `shift` bits away; a carry out of the mantissa moves into the exponent by itself
     kept = U(v >> shift)
@@ -101,11 +102,14 @@ def encode_bits(bits, U, I, lay, rnd, index, key):
     odd = U(kept & one) != U(0)
     away = (up_neg if negative else up_pos) != 0
     up_nearest = (rem > half) | ((rem == half) & (odd | (tie_away != 0)))
-    # stochastic: up with probability rem / 2**shift, comparing the top `drawn` of the
-    # discarded bits with as many random bits (sr_bits limits them, as hardware does)
-    drawn = min(I(shift), I(sr_bits))
+    # stochastic: up with probability rem / 2**exact_shift, comparing the top `drawn` bits of
+    # that fraction with as many random bits -- at most the lane's width; sr_bits limits
+    # them further, as hardware does.  Probabilities below 2**-drawn truncate to zero.
+    drawn = min(exact_shift, I(sr_bits), I(sign_shift + 1))
     random = U(random_bits(index, key, U) >> U(U(I(sign_shift) + I(1) - max(drawn, I(1))) & U(sign_shift)))
-    up_stochastic = random < U(rem >> U(U(I(shift) - drawn) & U(sign_shift)))
+    drop = I(exact_shift - drawn)
+    threshold = U(0) if drop > I(sign_shift) else U(rem >> U(U(drop) & U(sign_shift)))
+    up_stochastic = random < threshold
     up_directed = up_stochastic if stochastic != 0 else away
     up = (rem != U(0)) & (up_nearest if nearest != 0 else up_directed)
     code_mag = I(I(kept) + I(up))
@@ -145,7 +149,7 @@ def decode_bits(code, U, F, lay, unsigned):
     #    that is a normal output float, convert units exactly and add sub_exp to its
     #    exponent field; where it is an output subnormal, its bits are units shifted.
     units = U(mag + U(unsigned))
-    as_normal = U(bitcast(F(np.int32(units)), U) + U(U(sub_exp) << U(out_man)))
+    as_normal = U(bitcast(F(np.int32(units)), U) + U(U(np.int64(sub_exp)) << U(out_man)))
     as_subnormal = U(units << U(U(sub_exp + out_man + out_bias - 1) & lane))
     first_normal = min(max(np.int64(1 - out_bias) - sub_exp, np.int64(0)), np.int64(sign_shift))
     subnormal = as_subnormal if units < U(U(1) << U(first_normal)) else as_normal

@@ -1,0 +1,246 @@
+"""Workbench for quantize: validate the shipped kernels, then time them against numpy, ml_dtypes and torch.
+
+Run from the repository root, with the virtualenv that has lowfloat installed:
+
+    python kernels/bench_quantize.py [--size 24] [--repeats 7] [--formats float16 bfloat16 ...] [--no-torch]
+    python kernels/bench_quantize.py --threshold [--size 24] [--repeats 7] [--threshold-format float8_e4m3fn]
+    python kernels/bench_quantize.py --cold [--repeats 5]
+
+Default mode, for each format:
+
+1. data: 2**size float32 values spread over the format's whole range (_bench.make_data);
+2. validation, before any timing -- the public call, the serial, parallel and
+   general kernels, and the float64 path must agree with ml_dtypes (numpy
+   for float16) on every value and with lowfloat.reference on a sample of
+   hard float64 inputs; otherwise the script refuses to time;
+3. timing: every variant below, repetitions interleaved in one process;
+   one table of medians, then the acceptance ratios with PASS/FAIL.
+
+Variants (rows of the table):
+
+    np.copyto(out, x)               the memory-bound floor: read and write 4 bytes a value
+    lowfloat.quantize(x)            public API, allocates its result (split across threads from PARALLEL_MIN_SIZE)
+    lowfloat.quantize(x, out=)      public API into a preallocated out
+    kernel, serial -> out           the kernel the public call launches (quantize_kernel), with the arguments
+                                    lowfloat.quantize builds, over the whole array on this thread
+    threads.run, split -> out       the same launch split across threads.run's pool, whatever the size
+    general kernel, serial -> out   the serial kernel with use_fast=False (the every-mode kernel)
+    f64 kernel, serial -> out       float64 input (the same values), serial kernel into a float64 out
+    f64 lowfloat.quantize(out=)     float64 input through the public API into out
+    numpy astype and back           x.astype(float16).astype(float32)           (float16 only)
+    ml_dtypes astype and back       x.astype(ml_dtypes.<fmt>).astype(float32)   (the others)
+    torch .to and back, 1 thread    x_t.to(torch.<fmt>).to(torch.float32)       (if torch imports)
+
+Targets (the performance issue): serial into out / copyto <= 1.2; numpy float16 / lowfloat.quantize >= 30;
+ml_dtypes / lowfloat.quantize >= 20 for fp8 and >= 1.3 for bfloat16; float64 rate / float32 rate >= 0.5;
+warm-cache cold start < 1 s.
+
+``--threshold`` times the kernel serial against threads.run's split (both
+into out) for sizes 2**10 .. 2**size and prints where the split starts to
+win, to set PARALLEL_MIN_SIZE in lowfloat/kernels/threads.py.  ``--cold``
+runs a first lowfloat call in fresh interpreters and reports wall times.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from _bench import (
+    Bench,
+    Case,
+    Reference,
+    captured_launch,
+    make_data,
+    other_libraries,
+    parse_args,
+    print_footer,
+    print_header,
+    run_bench,
+    sample_oracles,
+    time_interleaved,
+    verdict,
+)
+
+import lowfloat
+from lowfloat.formats import get_format
+from lowfloat.kernels.threads import PARALLEL_MIN_SIZE
+
+# Acceptance targets of the performance issue: other library's time / lowfloat.quantize(x)'s, at least.
+# (serial into out / copyto <= 1.2 and float64 rate / float32 rate >= 0.5 live in _bench: every op has them.)
+TARGET_NUMPY_FP16 = 30.0  # numpy float16 round trip
+TARGET_MLDTYPES_BF16 = 1.3  # ml_dtypes bfloat16 round trip
+TARGET_MLDTYPES_FP8 = 20.0  # ml_dtypes float8 round trips
+TARGET_COLD_WARM = 1.0  # seconds for a fresh interpreter's first quantize with a warm Numba cache: under
+
+COLD_CODE = "import lowfloat, numpy as np; lowfloat.quantize(np.ones(4, np.float32), 'e4m3')"
+
+
+def extra_options(parser) -> None:
+    parser.add_argument("--threshold", action="store_true", help="time serial vs parallel over sizes 2**10..2**size")
+    parser.add_argument("--threshold-format", default="float8_e4m3fn", help="format for --threshold")
+    parser.add_argument("--cold", action="store_true", help="time a first call in fresh interpreters")
+
+
+# --------------------------------------------------------------------------------------------------
+# default mode: validate, then time
+
+
+def call(data, fmt, wide, out):
+    """lowfloat.quantize of the float32 data, or of the same values in float64 (``wide``)."""
+    return lowfloat.quantize(data.x64 if wide else data.x, fmt, out=out)
+
+
+def references(data, fmt, torch) -> list[Reference]:
+    """numpy (float16) or ml_dtypes, and torch: cast to their dtype and back to float32."""
+    x = data.x
+    x_t = torch.from_numpy(x) if torch is not None else None
+    return other_libraries(
+        fmt,
+        torch,
+        lambda dtype: lambda: x.astype(dtype).astype(np.float32),
+        "astype and back",
+        lambda dtype: lambda: x_t.to(dtype).to(torch.float32),
+        ".to and back",
+    )
+
+
+def target(fmt_name: str, label: str) -> float | None:
+    """The issue's target for a reference row: how many times slower than lowfloat.quantize it must be."""
+    if label.startswith("numpy"):
+        return TARGET_NUMPY_FP16
+    if label.startswith("ml_dtypes"):
+        return TARGET_MLDTYPES_BF16 if fmt_name == "bfloat16" else TARGET_MLDTYPES_FP8
+    return None  # torch: for information
+
+
+BENCH = Bench(
+    op="quantize",
+    call=call,
+    references=references,
+    oracles=lambda data, fmt: sample_oracles("quantize", data, fmt),
+    target=target,
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# --threshold: where the parallel kernel starts to pay
+
+
+def _launch(x, fmt, out):
+    """The kernel launch of ``lowfloat.quantize(x, fmt, out=out)``."""
+    return captured_launch(lambda: lowfloat.quantize(x, fmt, out=out))
+
+
+def threshold_mode(args) -> None:
+    """Serial vs parallel kernel into out over sizes 2**10 .. 2**size; prints the crossover."""
+    print_header("bench_quantize --threshold: the kernel serial vs split by threads.run, both into out", args)
+    fmt = get_format(args.threshold_format)
+    x_all = make_data(fmt, 1 << args.size, args.seed)
+    print(
+        f"# format {fmt.name}, float32 input; PARALLEL_MIN_SIZE in lowfloat/kernels/threads.py = "
+        f"{PARALLEL_MIN_SIZE:,} (2**{PARALLEL_MIN_SIZE.bit_length() - 1})\n"
+    )
+    head = f"{'log2 n':>6} {'n':>10} {'serial us':>11} {'parallel us':>12} {'parallel/serial':>16}  faster"
+    print(head)
+    print("-" * len(head))
+    ratios = {}
+    for log2n in range(10, args.size + 1):
+        n = 1 << log2n
+        x = x_all[:n].copy()  # (n,) float32
+        out_s, out_p = np.empty_like(x), np.empty_like(x)
+        serial = Case("", "serial", _launch(x, fmt, out_s).serial())
+        parallel = Case("", "parallel", _launch(x, fmt, out_p).parallel())
+        out_s.fill(0)
+        out_p.fill(1)
+        serial.run()
+        parallel.run()
+        if not np.array_equal(out_s.view(np.uint32), out_p.view(np.uint32)):
+            sys.exit(f"REFUSING TO TIME: serial and parallel runs differ at n = {n}")
+        inner = max(1, (1 << 21) // n)  # ~2 Mi values per sample keeps short kernels above timer noise
+        time_interleaved([serial, parallel], args.repeats, inner=inner)
+        ratios[log2n] = parallel.median / serial.median
+        print(
+            f"{log2n:>6} {n:>10,} {serial.median * 1e6:>11.1f} {parallel.median * 1e6:>12.1f} "
+            f"{ratios[log2n]:>16.2f}  {'parallel' if ratios[log2n] < 1 else 'serial'}"
+        )
+    # the crossover: the smallest size from which parallel wins at every larger size
+    crossover = None
+    for log2n in sorted(ratios, reverse=True):
+        if ratios[log2n] >= 1:
+            break
+        crossover = log2n
+    print()
+    if crossover is None:
+        print(f"Crossover: none -- the split never beat the serial kernel up to 2**{args.size}")
+    else:
+        print(
+            f"Crossover: parallel wins from 2**{crossover} = {1 << crossover:,} elements on "
+            f"(PARALLEL_MIN_SIZE is 2**{PARALLEL_MIN_SIZE.bit_length() - 1} = {PARALLEL_MIN_SIZE:,})"
+        )
+    print_footer()
+
+
+# --------------------------------------------------------------------------------------------------
+# --cold: a fresh interpreter's first call
+
+
+def _wall(code: str, env: dict | None = None) -> float:
+    """Seconds for ``python -c code`` in a fresh interpreter, start to exit."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    return time.perf_counter() - start
+
+
+def cold_mode(args) -> None:
+    """Wall time of the cold-start command: first run (may compile into the cache), then warm-cache runs."""
+    print_header("bench_quantize --cold: fresh interpreter, import lowfloat and a first quantize")
+    print(f'# command: {sys.executable} -c "{COLD_CODE}"\n')
+    first = _wall(COLD_CODE)
+    second = _wall(COLD_CODE)
+    more = [_wall(COLD_CODE) for _ in range(max(0, args.repeats - 2))]
+    numpy_only = statistics.median(_wall("import numpy") for _ in range(3))
+    split = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import time; t0 = time.perf_counter(); import lowfloat, numpy as np; t1 = time.perf_counter(); "
+            "lowfloat.quantize(np.ones(4, np.float32), 'e4m3'); t2 = time.perf_counter(); "
+            "print(f'{t1 - t0:.3f} {t2 - t1:.3f}')",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    with tempfile.TemporaryDirectory() as cache:  # an empty Numba cache: everything compiles
+        no_cache = _wall(COLD_CODE, env=dict(os.environ, NUMBA_CACHE_DIR=cache))
+    warm = statistics.median([second] + more)
+    print(f"  first run (default cache; compiles if the cache is stale)   {first:6.3f} s")
+    print(f"  second run (warm cache)                                       {second:6.3f} s")
+    if more:
+        print(f"  median of {len(more) + 1} warm-cache runs                                  {warm:6.3f} s")
+    print(f"  of which, inside the interpreter: import lowfloat {split[0]} s, first quantize {split[1]} s")
+    print(f"  empty NUMBA_CACHE_DIR (no cache: compile everything)          {no_cache:6.3f} s")
+    print(f"  baseline: python -c 'import numpy'                            {numpy_only:6.3f} s")
+    print()
+    verdict("warm-cache cold start (s)", warm, TARGET_COLD_WARM, at_least=False, digits=3)
+    print_footer()
+
+
+def main() -> None:
+    args = parse_args(__doc__, extra_options)
+    if args.cold:
+        cold_mode(args)
+    elif args.threshold:
+        threshold_mode(args)
+    else:
+        run_bench(BENCH, args, "bench_quantize: lowfloat.quantize vs numpy, ml_dtypes, torch")
+
+
+if __name__ == "__main__":
+    main()
