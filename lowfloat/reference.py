@@ -122,8 +122,10 @@ def _round_magnitude(magnitude: Fraction, negative: bool, fmt: Format, rounding:
         # an exact tie
         if rounding == "nearest_away" or not fmt.signed:
             return hi  # unsigned (E8M0): ties up, as ml_dtypes and PyTorch
-        lo_steps = lo / Fraction(2) ** (max(_floor_log2(magnitude), fmt.emin) - fmt.man_bits)
-        return lo if lo_steps % 2 == 0 else hi
+        # ties to the even code: the even significand where there are mantissa bits,
+        # the even exponent where there are none; beyond max either way overflows
+        lo_is_even = lo > fmt.max_exact or code_of_magnitude(lo, fmt) % 2 == 0
+        return lo if lo_is_even else hi
     if rounds_toward_zero(rounding, negative):
         return lo
     return hi

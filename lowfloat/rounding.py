@@ -5,7 +5,9 @@ wrappers and the kernels share, so a mode means the same everywhere.
 
 Rounding modes (IEEE 754-2019 section 4.3 names in brackets)
 ------------------------------------------------------------
-``"nearest_even"``     nearest value, ties to the even code [roundTiesToEven]
+``"nearest_even"``     nearest value, ties to the even code [roundTiesToEven]: the
+                       even significand; in formats without mantissa bits
+                       the even exponent (as gfloat does)
 ``"nearest_away"``     nearest value, ties away from zero [roundTiesToAway]
 ``"toward_zero"``      truncate the magnitude [roundTowardZero]
 ``"toward_positive"``  the smallest value >= x [roundTowardPositive]

@@ -18,7 +18,8 @@ denormals-are-zero flags some libraries set: every input it must round and
 every value it produces is normal.  Formats whose subnormal range lies in
 float32's own subnormals (bfloat16, tensorfloat32, float32, from float32
 input) need no trick: there the integer rounding is exact all the way down.
-Other formats (some generic ones, E8M0) take the general kernel.
+Other formats (E8M0, formats without mantissa bits, some generic ones) take
+the general kernel.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ def nearest_constants(fmt: Format, overflow, dtype) -> tuple | None:
     sub_exp = fmt.emin - fmt.man_bits
     integer_only = fmt.emin == f_emin
     if not fmt.signed or not (integer_only or (sub_exp >= f_emin + 1 and sub_exp + in_man <= f_emax)):
+        return None
+    if fmt.man_bits == 0:
+        # the last kept bit would be the input's exponent bit, whose parity is the
+        # code's only when the biases differ by an even number: leave these to the general kernel
         return None
     policy = check_overflow(fmt, overflow)
 
