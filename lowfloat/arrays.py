@@ -23,8 +23,7 @@ def as_real_array(x, what: str = "x") -> np.ndarray:
         return array
     if kind == "b":
         raise TypeError(
-            f"{what} is boolean; lowfloat rounds real numbers -- convert with {what}.astype(float) "
-            "if you mean 0 and 1"
+            f"{what} is boolean; lowfloat rounds real numbers -- convert with {what}.astype(float) if you mean 0 and 1"
         )
     if kind == "c":
         raise TypeError(f"{what} is complex ({array.dtype}); round the real and imaginary parts separately")

@@ -191,8 +191,7 @@ def _round(x, fmt, out, kind, rounding, overflow, ftz, daz, rng, sr_bits):
     if kind == "encode":
         if not fmt.has_nan and src.size and np.isnan(src).any():
             raise ValueError(
-                f"x contains NaN, which {fmt.name} cannot encode (it has no NaN); "
-                "quantize() keeps NaN as NaN in floats"
+                f"x contains NaN, which {fmt.name} cannot encode (it has no NaN); quantize() keeps NaN as NaN in floats"
             )
         check_out(out, array.shape, fmt.code_dtype, src)
         result = _target(out, array.shape, fmt.code_dtype, src)

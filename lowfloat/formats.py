@@ -136,14 +136,10 @@ class Format:
         if self.max_code_magnitude < 1:
             raise ValueError(f"{self!r} has no finite nonzero value")
         if self.emax > _FLOAT32_EMAX:
-            raise ValueError(
-                f"{self!r} reaches 2**{self.emax}, beyond float32 (largest exponent 127); raise bias"
-            )
+            raise ValueError(f"{self!r} reaches 2**{self.emax}, beyond float32 (largest exponent 127); raise bias")
         emin_limit = _FLOAT32_EMIN - (0 if self.signed else 1)
         if self.emin < emin_limit:
-            raise ValueError(
-                f"{self!r} has smallest normal 2**{self.emin}, below float32's 2**-126; lower bias"
-            )
+            raise ValueError(f"{self!r} has smallest normal 2**{self.emin}, below float32's 2**-126; lower bias")
 
     # ------------------------------------------------------------------ names
     def __repr__(self):
@@ -376,7 +372,5 @@ def get_format(fmt) -> Format:
             return found
         close = difflib.get_close_matches(key, format_names(aliases=True), n=3, cutoff=0.5)
         hint = f"; closest known names: {', '.join(close)}" if close else ""
-        raise ValueError(
-            f"unknown format {fmt!r}{hint} (lowfloat.format_names(aliases=True) lists all)"
-        )
+        raise ValueError(f"unknown format {fmt!r}{hint} (lowfloat.format_names(aliases=True) lists all)")
     raise TypeError(f"a format must be a lowfloat.Format or a name, got {type(fmt).__name__}")

@@ -79,9 +79,7 @@ def check_overflow(fmt, overflow) -> str:
     if overflow is None:
         return "inf" if fmt.has_inf else "nan" if fmt.has_nan else "saturate"
     if not isinstance(overflow, str) or overflow not in OVERFLOW_POLICIES:
-        raise ValueError(
-            f"unknown overflow {overflow!r}; expected None or one of {', '.join(OVERFLOW_POLICIES)}"
-        )
+        raise ValueError(f"unknown overflow {overflow!r}; expected None or one of {', '.join(OVERFLOW_POLICIES)}")
     if overflow == "inf" and not fmt.has_inf:
         raise ValueError(f"overflow='inf' is impossible: {fmt.name} has no infinity")
     if overflow == "nan" and not fmt.has_nan:

@@ -77,7 +77,7 @@ def test_stochastic_result_is_one_of_the_two_neighbours_of_x(fmt, dtype, data):
     x = np.array(values, dtype)
     got = stochastic(x.repeat(32), fmt, rng=seed)  # (len(x) * 32,) many draws per value: both neighbours show
     assert got.dtype == dtype
-    for value, results in zip(x.tolist(), got.reshape(x.size, 32).tolist()):
+    for value, results in zip(x.tolist(), got.reshape(x.size, 32).tolist(), strict=True):
         allowed = allowed_results(value, fmt)
         for result in results:
             assert any(same_value(result, a) for a in allowed), f"x={value!r}: got {result!r}, allowed {allowed}"
@@ -132,7 +132,7 @@ def test_stochastic_rounds_up_with_probability_equal_to_the_position_between_nei
     x = points.repeat(N)  # (5 * N,) blocks of N copies; above PARALLEL_MIN_SIZE, so split across threads
     got = stochastic(x, fmt, rng=20240601).astype(np.float64).reshape(len(points), N)
     lo_value, hi_value = sign * float(lo), sign * float(hi)
-    for point, p, block in zip(points, positions, got):
+    for point, p, block in zip(points, positions, got, strict=True):
         assert np.all((block == lo_value) | (block == hi_value)), f"x={point!r}: a result is not a neighbour"
         standard_error = math.sqrt(p * (1 - p) / N)
         up = np.count_nonzero(block == hi_value) / N
@@ -151,7 +151,7 @@ def test_stochastic_far_below_the_smallest_subnormal_rounds_up_with_probability_
     x = np.array([p * smallest for p in positions], dtype)
     positions = [float(Fraction(float(v)) / Fraction(smallest)) for v in x]  # exact, after rounding to dtype
     got = stochastic(x.repeat(N), fmt, rng=17).astype(np.float64).reshape(len(positions), N)
-    for point, p, block in zip(x, positions, got):
+    for point, p, block in zip(x, positions, got, strict=True):
         assert np.all((block == 0) | (block == smallest)), f"x={point!r}: a result is not a neighbour"
         up = np.count_nonzero(block == smallest) / N
         assert abs(up - p) <= K_SIGMA * math.sqrt(p * (1 - p) / N), f"x={point!r}: up {up}, expected {p}"
@@ -164,7 +164,7 @@ def test_stochastic_into_e8m0_rounds_up_with_probability_equal_to_the_position(d
     lo = np.array([2.0, 2.0, 2.0**-126])
     positions = [0.5, float((Fraction(float(x[1])) - 2) / 2), 0.5]
     got = stochastic(x.repeat(N), "e8m0", rng=3).astype(np.float64).reshape(3, N)
-    for point, p, low, block in zip(x, positions, lo, got):
+    for point, p, low, block in zip(x, positions, lo, got, strict=True):
         assert np.all((block == low) | (block == 2 * low)), f"x={point!r}: a result is not a neighbour"
         up = np.count_nonzero(block == 2 * low) / N
         assert abs(up - p) <= K_SIGMA * math.sqrt(p * (1 - p) / N), f"x={point!r}: up {up}, expected {p}"
@@ -179,7 +179,7 @@ def test_sr_bits_truncates_the_up_probability_to_k_bits(sr_bits, dtype):
     points = np.array([float(1 + quantum * Fraction(p)) for p in (0.1, 0.3, 0.55, 0.7, 0.9)], dtype)
     got = stochastic(points.repeat(N), "fp16", rng=11, sr_bits=sr_bits).astype(np.float64).reshape(len(points), N)
     hi = float(1 + quantum)
-    for point, block in zip(points, got):
+    for point, block in zip(points, got, strict=True):
         p = (Fraction(float(point)) - 1) / quantum
         truncated = math.floor(p * 2**sr_bits) / 2**sr_bits  # floor(p * 2**k) / 2**k
         assert np.all((block == 1.0) | (block == hi))

@@ -6,7 +6,7 @@ kernel then serves every format, and the tuple is the whole contract.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from numba.core import types
@@ -88,7 +88,7 @@ ROUNDING_FIELDS = (
 DEFAULT_ROUNDING = (0, 1, 0, 0, 0, 0, 0, 0, 64)
 
 
-@lru_cache(maxsize=None)
+@cache
 def layout(
     fmt: Format, rounding: str = "nearest_even", overflow=None, ftz: bool = False, daz: bool = False, sr_bits=None
 ) -> tuple[Layout, tuple]:

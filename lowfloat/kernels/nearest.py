@@ -24,7 +24,7 @@ the general kernel.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from numba import njit
@@ -37,7 +37,7 @@ from .layout import width_constants
 __all__ = ["nearest_constants", "encode_nearest", "quantize_nearest"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def nearest_constants(fmt: Format, overflow, dtype) -> tuple | None:
     """Constants of the fast path for ``fmt`` read from ``dtype`` data, or None if it does not apply."""
     float_type = np.dtype(dtype).type

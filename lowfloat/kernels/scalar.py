@@ -27,7 +27,6 @@ from numba import njit
 from .bitcast import bitcast
 from .layout import width_constants
 
-
 # Counter-based random bits: element i's bits are a hash of (key, i), so they
 # never depend on threads or chunks.  float64 data uses SplitMix64's increment
 # and finaliser (Steele, Lea & Flood, "Fast splittable pseudorandom number

@@ -56,6 +56,7 @@ def run(kernel, size: int, *args) -> None:
         return
     bounds = [size * k // threads for k in range(threads + 1)]
     pool = _get_pool()
-    futures = [pool.submit(kernel, *args[:2], lo, hi, *args[2:]) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    pieces = zip(bounds[:-1], bounds[1:], strict=True)
+    futures = [pool.submit(kernel, *args[:2], lo, hi, *args[2:]) for lo, hi in pieces]
     for future in futures:
         future.result()
