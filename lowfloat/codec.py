@@ -247,7 +247,7 @@ def decode(codes, fmt, *, dtype=np.float32, out=None):
     np.float32(inf)
     """
     fmt = get_format(fmt)
-    if dtype not in (np.float32, np.float64, np.dtype(np.float32), np.dtype(np.float64)):
+    if dtype is None or dtype not in (np.float32, np.float64, np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
     dtype = np.dtype(dtype)
     array = _as_codes(codes, fmt)

@@ -117,6 +117,8 @@ class Format:
         if not isinstance(self.signed, (bool, np.bool_)):
             raise TypeError(f"Format.signed must be a bool, got {self.signed!r}")
         object.__setattr__(self, "signed", bool(self.signed))
+        if not isinstance(self.specials, str):
+            raise TypeError(f"Format.specials must be a str, one of {SPECIALS}, got {self.specials!r}")
         if self.specials not in SPECIALS:
             raise ValueError(f"Format.specials must be one of {SPECIALS}, got {self.specials!r}")
         if not 1 <= self.exp_bits <= 8:

@@ -149,6 +149,24 @@ def test_negative_nan_encodes_to_a_nan_code(name):
     assert code == reference.encode(-NAN, name)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", FORMAT_NAMES)
+def test_quantize_nan_gives_nan_with_the_sign_its_code_decodes_to(name, dtype):
+    # NaN keeps its sign where the format's NaN codes have one (ieee, fn) and where floats carry it (none);
+    # fnuz's single NaN 0x80 and E8M0's 0xFF decode as ml_dtypes decodes them (-NaN and +NaN).
+    fmt = lf.get_format(name)
+    x = np.array([NAN, -NAN], dtype=dtype)
+    q = lf.quantize(x, name)
+    assert np.isnan(q).all()
+    if fmt.specials in ("ieee", "fn") and fmt.signed or fmt.specials == "none":
+        assert np.signbit(q).tolist() == [False, True]
+    else:
+        assert np.signbit(q).tolist() == [bool(np.signbit(lf.decode(fmt.nan_code, name)))] * 2
+        with np.errstate(invalid="ignore"):
+            twin = np.array([fmt.nan_code], fmt.code_dtype).view(ml_twin(name)).astype(np.float32)
+        assert np.signbit(q).tolist() == [bool(np.signbit(twin[0]))] * 2
+
+
 @pytest.mark.parametrize("name", ["float8_e4m3fn", "float8_e5m2", "float16", "float8_e4m3fnuz", "float4_e2m1fn"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_quantize_special_values_match_the_table_in_floats(name, dtype):
