@@ -133,8 +133,11 @@ def encode_nearest(bits, U, I, F, lay, fast):
     subnormal_code = I(bitcast(t, U) - c_bits)
     normal_code = I(U(U(rounded >> U(shift & U(sign_shift))) - rebias))
     code_mag = subnormal_code if magnitude < min_normal else normal_code
-    keep_sign = negative & ((code_mag != I(0)) | (no_neg_zero == 0))
-    code = I(code_mag | I(sign_code)) if keep_sign else code_mag
+    # the sign bit to set: none on a zero of fnuz (no -0).  Selecting between two
+    # constants, not combining booleans, keeps the SIMD code free of mask packing.
+    zero_sign = I(0) if no_neg_zero != 0 else I(sign_code)
+    sign_bit = (zero_sign if code_mag == I(0) else I(sign_code)) if negative else I(0)
+    code = I(code_mag | sign_bit)
     code = (I(big_neg) if negative else I(big_pos)) if code_mag > I(max_mag) else code
     code = (I(nan_neg) if negative else I(nan_pos)) if magnitude > inf_bits else code
     return code

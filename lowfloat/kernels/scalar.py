@@ -119,8 +119,9 @@ def encode_bits(bits, U, I, lay, rnd, index, key):
     # 5) overflow: IEEE 754 7.4 gives +-max when rounding toward zero, else an infinite result
     overflow = code_mag > I(max_mag)
     code_mag = min(code_mag, I(max_mag))
-    keep_sign = negative & ((code_mag != I(0)) | (no_neg_zero == 0))
-    code = I(code_mag | I(sign_code)) if keep_sign else code_mag
+    zero_sign = I(0) if no_neg_zero != 0 else I(sign_code)  # fnuz has no -0
+    sign_bit = (zero_sign if code_mag == I(0) else I(sign_code)) if negative else I(0)
+    code = I(code_mag | sign_bit)
     big = I(big_neg) if negative else I(big_pos)
     code = big if overflow & ((nearest != 0) | (stochastic != 0) | away) else code
     # 6) special inputs: NaN, and inf (an infinite result); unsigned formats have no zero or negatives
