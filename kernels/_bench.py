@@ -244,7 +244,7 @@ class Launch:
     the element range ``start, stop`` right after them.
     """
 
-    kernel: Callable  # the jitted kernel, e.g. quantize_kernel
+    kernel: Callable  # the jitted kernel, e.g. quantize_float32
     size: int  # elements
     args: tuple  # as handed to threads.run
 

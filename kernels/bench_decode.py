@@ -17,8 +17,8 @@ For each format:
    one table of medians, then the acceptance ratios.
 
 Formats of up to 16 bits decode through a table of every code's value
-(``lookup_kernel``); the arithmetic kernel that builds the table
-(``decode_kernel``) is timed beside it to show what the table saves.
+(``lookup``); the arithmetic kernel that builds the table
+(``decode_float32``) is timed beside it to show what the table saves.
 
 Variants (rows of the table):
 
@@ -26,10 +26,10 @@ Variants (rows of the table):
     lowfloat.decode(c)                        public API, allocates the values (split across threads from
                                               PARALLEL_MIN_SIZE)
     lowfloat.decode(c, out=)                  public API into a preallocated out
-    kernel, serial -> out                     the kernel the public call launches (lookup_kernel), with the
+    kernel, serial -> out                     the kernel the public call launches (lookup), with the
                                               arguments lowfloat.decode builds, over the whole array on this thread
     threads.run, split -> out                 the same launch split across threads.run's pool, whatever the size
-    arithmetic decode_kernel, serial -> out   the per-code arithmetic (what builds the table), serial
+    arithmetic decode_float32, serial -> out  the per-code arithmetic (what builds the table), serial
     f64 kernel, serial -> out                 float64 values (dtype=np.float64), serial kernel
     f64 lowfloat.decode(out=)                 float64 values through the public API into out
     numpy view + astype                       c.view(float16).astype(float32)             (float16 only)
@@ -47,7 +47,7 @@ from _bench import Bench, Reference, ml_dtype, other_libraries, parse_args, refe
 
 import lowfloat
 from lowfloat.formats import get_format
-from lowfloat.kernels.decode import decode_kernel
+from lowfloat.kernels.decode import decode_float32
 from lowfloat.kernels.layout import layout
 
 
@@ -89,17 +89,17 @@ def arithmetic_kernel(data, fmt, out) -> list[tuple]:
     Nothing (the row is left out) if the kernel's signature has moved on.
     """
     lay, rnd = layout(get_format(fmt))
-    rest = (np.uint32, np.float32, lay, rnd[0])
+    rest = (lay, rnd[0])
     codes, bits = data.codes, out.view(np.uint32)
     try:
-        decode_kernel(codes, bits, 0, 1, *rest)  # compile and type-check on one code
+        decode_float32(codes, bits, 0, 1, *rest)  # compile and type-check on one code
     except TypeError as error:
-        print(f"  skip arithmetic decode_kernel: {error}")
+        print(f"  skip arithmetic decode_float32: {error}")
         return []
-    return [(ARITHMETIC, lambda: decode_kernel(codes, bits, 0, codes.size, *rest))]
+    return [(ARITHMETIC, lambda: decode_float32(codes, bits, 0, codes.size, *rest))]
 
 
-ARITHMETIC = "arithmetic decode_kernel, serial -> out"
+ARITHMETIC = "arithmetic decode_float32, serial -> out"
 
 BENCH = Bench(
     op="decode",

@@ -20,7 +20,7 @@ Variants (rows of the table):
     np.copyto(out, x)               the floor: copy the float32 input (8 bytes a value; encode moves 5 or 6)
     lowfloat.encode(x)              public API, allocates the codes (split across threads from PARALLEL_MIN_SIZE)
     lowfloat.encode(x, out=)        public API into preallocated codes
-    kernel, serial -> out           the kernel the public call launches (encode_kernel), with the arguments
+    kernel, serial -> out           the kernel the public call launches (encode_float32), with the arguments
                                     lowfloat.encode builds, over the whole array on this thread
     threads.run, split -> out       the same launch split across threads.run's pool, whatever the size
     general kernel, serial -> out   the serial kernel with use_fast=False (the every-mode kernel)

@@ -21,7 +21,7 @@ Variants (rows of the table):
     np.copyto(out, x)               the memory-bound floor: read and write 4 bytes a value
     lowfloat.quantize(x)            public API, allocates its result (split across threads from PARALLEL_MIN_SIZE)
     lowfloat.quantize(x, out=)      public API into a preallocated out
-    kernel, serial -> out           the kernel the public call launches (quantize_kernel), with the arguments
+    kernel, serial -> out           the kernel the public call launches (quantize_float32), with the arguments
                                     lowfloat.quantize builds, over the whole array on this thread
     threads.run, split -> out       the same launch split across threads.run's pool, whatever the size
     general kernel, serial -> out   the serial kernel with use_fast=False (the every-mode kernel)

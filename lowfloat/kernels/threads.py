@@ -25,7 +25,7 @@ import numba
 __all__ = ["PARALLEL_MIN_SIZE", "run", "thread_count"]
 
 #: Smallest array split across threads.
-PARALLEL_MIN_SIZE = 1 << 20
+PARALLEL_MIN_SIZE = 1 << 21
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
