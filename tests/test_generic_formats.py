@@ -9,6 +9,7 @@ and points a fraction of an ulp away -- in float64 and float32.
 import math
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -66,22 +67,15 @@ def same_codes(got, want, fmt):
     return np.array_equal(got_nan, want_nan) and np.array_equal(got[~got_nan], want[~want_nan])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-@given(cases())
-def test_random_format_float64_inputs_encode_like_the_reference(case):
-    fmt, rounding, overflow, x = case
-    got = lf.encode(x, fmt, rounding=rounding, overflow=overflow)
-    assert same_codes(got, expected_codes(x, fmt, rounding, overflow), fmt), (fmt, rounding, overflow, x)
-
-
-@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-@given(cases())
-def test_random_format_float32_inputs_encode_like_the_reference(case):
+@given(case=cases())
+def test_random_format_inputs_encode_like_the_reference(dtype, case):
     fmt, rounding, overflow, x = case
     with np.errstate(over="ignore"):
-        x32 = x.astype(np.float32)
-    got = lf.encode(x32, fmt, rounding=rounding, overflow=overflow)
-    assert same_codes(got, expected_codes(x32, fmt, rounding, overflow), fmt), (fmt, rounding, overflow, x32)
+        x = x.astype(dtype)
+    got = lf.encode(x, fmt, rounding=rounding, overflow=overflow)
+    assert same_codes(got, expected_codes(x, fmt, rounding, overflow), fmt), (fmt, rounding, overflow, x)
 
 
 @settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
