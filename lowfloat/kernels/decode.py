@@ -33,3 +33,27 @@ def lookup(codes, out, start, stop, table):
     c, o = codes[start:stop], out[start:stop]
     for j in range(c.size):
         o[j] = table[c[j]]
+
+
+_SIGN32 = np.uint32(0x80000000)
+_MAGNITUDE32 = np.uint32(0x7FFFFFFF)
+_INF32 = np.uint32(0x7F800000)
+_QUIET_NAN32 = np.uint32(0x7FC00000)
+
+
+@njit(cache=True, nogil=True)
+def shift_float32(codes, out, start, stop, shift):
+    """Decode a float32 cut short -- bfloat16, tensorfloat32 -- to float32 bits: a shift.
+
+    Formats with float32's exponent field and bias and IEEE specials are
+    float32 with ``shift`` low mantissa bits removed, subnormals included;
+    shifting back is exact.  NaNs become the canonical quiet NaN with their
+    sign, as in :func:`decode_bits`.  For bfloat16 this beats the lookup
+    table, whose 256 KiB miss L2 on random codes.
+    """
+    c, o = codes[start:stop], out[start:stop]
+    amount = np.uint32(np.uint32(shift) & np.uint32(31))
+    for j in range(c.size):
+        bits = np.uint32(np.uint32(c[j]) << amount)
+        nan = np.uint32(bits & _MAGNITUDE32) > _INF32
+        o[j] = np.uint32(np.uint32(bits & _SIGN32) | _QUIET_NAN32) if nan else bits
