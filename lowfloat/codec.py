@@ -101,7 +101,7 @@ def _finish(result, out, array):
     return result[()] if array.ndim == 0 else result
 
 
-def _target(out, shape, dtype, source):
+def _target(out, shape, dtype):
     """Where the kernel writes: ``out`` itself when it is C-contiguous, else a new array."""
     if out is not None and out.flags.c_contiguous:
         return out
@@ -194,7 +194,7 @@ def _round(x, fmt, out, kind, rounding, overflow, ftz, daz, rng, sr_bits):
                 f"x contains NaN, which {fmt.name} cannot encode (it has no NaN); quantize() keeps NaN as NaN in floats"
             )
         check_out(out, array.shape, fmt.code_dtype, src)
-        result = _target(out, array.shape, fmt.code_dtype, src)
+        result = _target(out, array.shape, fmt.code_dtype)
         kernel = encode_float32 if src.dtype == np.float32 else encode_float64
         dst = result.reshape(-1)
     else:
@@ -202,7 +202,7 @@ def _round(x, fmt, out, kind, rounding, overflow, ftz, daz, rng, sr_bits):
         out_dtype = np.dtype(np.float32) if single else np.dtype(np.float64)
         check_out(out, array.shape, out_dtype, src)
         same = src.dtype == out_dtype
-        result = _target(out, array.shape, src.dtype, src) if same else np.empty(src.shape, src.dtype)
+        result = _target(out, array.shape, src.dtype) if same else np.empty(src.shape, src.dtype)
         kernel = quantize_float32 if src.dtype == np.float32 else quantize_float64
         dst = result.reshape(-1).view(uint)
     args = (src.reshape(-1).view(uint), dst, lay, rnd, key, fast, use_fast)
@@ -253,7 +253,7 @@ def decode(codes, fmt, *, dtype=np.float32, out=None):
     array = _as_codes(codes, fmt)
     src = np.ascontiguousarray(array, dtype=fmt.code_dtype)
     check_out(out, array.shape, dtype, src)
-    result = _target(out, array.shape, dtype, src)
+    result = _target(out, array.shape, dtype)
     uint = bits_type(dtype)
     if dtype == np.float32 and fmt.specials == "ieee" and (fmt.exp_bits, fmt.bias) == (8, 127):
         run(shift_float32, src.size, src.reshape(-1), result.reshape(-1).view(uint), 23 - fmt.man_bits)
