@@ -19,6 +19,7 @@ from .kernels.encode import encode_float32, encode_float64
 from .kernels.layout import DEFAULT_ROUNDING, bits_type, layout
 from .kernels.nearest import nearest_constants
 from .kernels.quantize import quantize_float32, quantize_float64
+from .kernels.stochastic import STOCHASTIC_ROUNDING
 from .kernels.threads import run
 from .rounding import check_overflow, rounding_id
 
@@ -86,7 +87,8 @@ def _kernel_setup(fmt, rounding, overflow, dtype, ftz=False, daz=False, sr_bits=
     """Layout, rounding flags, nearest-even constants and whether they apply, for data of ``dtype``."""
     lay, rnd = layout(fmt, rounding, overflow, bool(ftz), bool(daz), sr_bits)
     fast = nearest_constants(fmt, overflow, dtype)
-    use_fast = fast is not None and rnd == DEFAULT_ROUNDING
+    # which kernel: 1 the nearest-even fast path, 2 the stochastic one, 0 the general one
+    use_fast = 0 if fast is None else 1 if rnd == DEFAULT_ROUNDING else 2 if rnd == STOCHASTIC_ROUNDING else 0
     if fast is None:  # the kernels still need a tuple of the right type; any valid one
         fast = nearest_constants(get_format("float16"), None, dtype)
     return lay, rnd, fast, use_fast

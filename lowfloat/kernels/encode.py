@@ -4,7 +4,9 @@
 bits from ``(key, i)`` alone, so results do not depend on threads or how the
 range is split.  ``fast`` is the constant tuple of
 :mod:`lowfloat.kernels.nearest`; when ``use_fast`` is true the rounding is
-nearest-even and that shorter kernel runs, otherwise the general one.
+nearest-even and that shorter kernel runs; ``use_fast == 2`` runs the
+stochastic-rounding fast path of :mod:`lowfloat.kernels.stochastic`; 0 (or
+False) the general kernel.
 
 The entry points take ``[start, stop)`` and loop over slices: indexing the
 whole arrays with a runtime ``start`` made Numba guard against negative
@@ -18,14 +20,18 @@ from numba import njit
 
 from .nearest import encode_nearest
 from .scalar import encode_bits
+from .stochastic import encode_stochastic
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _encode(bits, out, first, U, I, F, lay, rnd, key, fast, use_fast):
     """``out[j] = code of bits[j]``; ``first`` is the index of ``bits[0]`` in the whole array."""
-    if use_fast:
+    if use_fast == 1:
         for j in range(bits.size):
             out[j] = encode_nearest(bits[j], U, I, F, lay, fast)
+    elif use_fast == 2:
+        for j in range(bits.size):
+            out[j] = encode_stochastic(bits[j], first + j, key, U, I, lay, fast)
     else:
         for j in range(bits.size):
             out[j] = encode_bits(bits[j], U, I, lay, rnd, first + j, key)

@@ -108,13 +108,10 @@ def _round_nearest(bits, U, F, fast):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def quantize_nearest(bits, U, F, fast):
-    """Bits of the float ``bits`` rounded to nearest even onto the format (see module docstring)."""
-    sign_shift, in_man, in_bias, in_exp_max = width_constants(U)
-    shift, round_add, lsb_mask, keep_mask, min_normal, c, c_bits, max_bits, rebias = fast[:9]
+def finish_value(r, sign, magnitude, U, fast):
+    """Output bits from the rounded magnitude ``r``: sign, overflow and NaN (shared with stochastic.py)."""
+    max_bits = fast[7]
     inf_bits, big_fixed, big_sign_mask, nan_fixed, nan_sign_mask, zero_sign_mask = fast[9:]
-    sign, magnitude, rounded, t = _round_nearest(bits, U, F, fast)
-    r = bitcast(t - c, U) if magnitude < min_normal else U(rounded & keep_mask)
     out = U(sign | r) if r != U(0) else U(sign & zero_sign_mask)
     out = U(U(sign & big_sign_mask) | big_fixed) if r > max_bits else out
     out = U(U(sign & nan_sign_mask) | nan_fixed) if magnitude > inf_bits else out
@@ -122,17 +119,11 @@ def quantize_nearest(bits, U, F, fast):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def encode_nearest(bits, U, I, F, lay, fast):
-    """Code of the float ``bits`` rounded to nearest even into the format (see module docstring)."""
-    sign_shift = width_constants(U)[0]
+def finish_code(code_mag, sign, magnitude, U, I, lay, fast):
+    """The code from the rounded code magnitude: sign, overflow and NaN (shared with stochastic.py)."""
     m, bias, max_mag, inf_mag, sign_code, nan_pos, nan_neg, big_pos, big_neg, no_neg_zero, sub_exp = lay
-    shift, round_add, lsb_mask, keep_mask, min_normal, c, c_bits, max_bits, rebias = fast[:9]
     inf_bits = fast[9]
-    sign, magnitude, rounded, t = _round_nearest(bits, U, F, fast)
     negative = sign != U(0)
-    subnormal_code = I(bitcast(t, U) - c_bits)
-    normal_code = I(U(U(rounded >> U(shift & U(sign_shift))) - rebias))
-    code_mag = subnormal_code if magnitude < min_normal else normal_code
     # the sign bit to set: none on a zero of fnuz (no -0).  Selecting between two
     # constants, not combining booleans, keeps the SIMD code free of mask packing.
     zero_sign = I(0) if no_neg_zero != 0 else I(sign_code)
@@ -141,3 +132,24 @@ def encode_nearest(bits, U, I, F, lay, fast):
     code = (I(big_neg) if negative else I(big_pos)) if code_mag > I(max_mag) else code
     code = (I(nan_neg) if negative else I(nan_pos)) if magnitude > inf_bits else code
     return code
+
+
+@njit(cache=True, nogil=True, inline="always")
+def quantize_nearest(bits, U, F, fast):
+    """Bits of the float ``bits`` rounded to nearest even onto the format (see module docstring)."""
+    keep_mask, min_normal, c = fast[3:6]
+    sign, magnitude, rounded, t = _round_nearest(bits, U, F, fast)
+    r = bitcast(t - c, U) if magnitude < min_normal else U(rounded & keep_mask)
+    return finish_value(r, sign, magnitude, U, fast)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def encode_nearest(bits, U, I, F, lay, fast):
+    """Code of the float ``bits`` rounded to nearest even into the format (see module docstring)."""
+    sign_shift = width_constants(U)[0]
+    shift, round_add, lsb_mask, keep_mask, min_normal, c, c_bits, max_bits, rebias = fast[:9]
+    sign, magnitude, rounded, t = _round_nearest(bits, U, F, fast)
+    subnormal_code = I(bitcast(t, U) - c_bits)
+    normal_code = I(U(U(rounded >> U(shift & U(sign_shift))) - rebias))
+    code_mag = subnormal_code if magnitude < min_normal else normal_code
+    return finish_code(code_mag, sign, magnitude, U, I, lay, fast)

@@ -9,14 +9,18 @@ from numba import njit
 
 from .nearest import quantize_nearest
 from .scalar import decode_bits, encode_bits
+from .stochastic import quantize_stochastic
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _quantize(bits, out, first, U, I, F, lay, rnd, key, fast, use_fast):
     """``out[j] = bits of bits[j] rounded into the format``; ``first`` is ``bits[0]``'s index."""
-    if use_fast:
+    if use_fast == 1:
         for j in range(bits.size):
             out[j] = quantize_nearest(bits[j], U, F, fast)
+    elif use_fast == 2:
+        for j in range(bits.size):
+            out[j] = quantize_stochastic(bits[j], first + j, key, U, I, F, lay, fast)
     else:
         for j in range(bits.size):
             out[j] = decode_bits(encode_bits(bits[j], U, I, lay, rnd, first + j, key), U, F, lay, rnd[0])
