@@ -66,6 +66,46 @@ def random_bits(index, key, U):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def significand(magnitude, U, I, m, bias, unsigned):
+    """Step 2 of :func:`encode_bits`, shared with the stochastic fast path.
+
+    Returns the exponent and mantissa fields of an input magnitude, its
+    significand ``sig`` (implicit bit included), the target's biased
+    exponent ``t`` of its binade, ``t`` raised to the first field with the
+    target's spacing (``tt``; 1, or 0 for unsigned formats, which have no
+    subnormals) and ``exact_shift``, the number of ``sig``'s bits below the
+    target's spacing there.
+    """
+    sign_shift, in_man, in_bias, in_exp_max = width_constants(U)
+    exp_field = I(magnitude >> U(in_man))
+    man_field = U(magnitude & U(U(U(1) << U(in_man)) - U(1)))
+    sig = U(man_field | U(U(exp_field != I(0)) << U(in_man)))
+    t = I(max(exp_field, I(1)) + I(bias - in_bias))
+    tt = max(t, I(1 - unsigned))
+    exact_shift = I(I(in_man - m) + I(tt - t))
+    return exp_field, man_field, sig, t, tt, exact_shift
+
+
+@njit(cache=True, nogil=True, inline="always")
+def stochastic_up(rem, exact_shift, index, key, U, I, sr_bits):
+    """Whether stochastic rounding rounds up, given the discarded bits ``rem``.
+
+    Up with probability ``rem / 2**exact_shift``: the top ``drawn`` bits of
+    that fraction are compared with as many random bits -- at most the
+    lane's width; ``sr_bits`` limits them further, as hardware does.
+    Probabilities below ``2**-drawn`` truncate to zero.  Shared with the
+    stochastic fast path, which must draw the same way.
+    """
+    sign_shift = width_constants(U)[0]
+    lane = U(sign_shift)
+    drawn = min(exact_shift, I(sr_bits), I(sign_shift + 1))
+    random = U(random_bits(index, key, U) >> U(U(I(sign_shift) + I(1) - max(drawn, I(1))) & lane))
+    drop = I(exact_shift - drawn)
+    threshold = U(0) if drop > I(sign_shift) else U(rem >> U(U(drop) & lane))
+    return random < threshold
+
+
+@njit(cache=True, nogil=True, inline="always")
 def encode_bits(bits, U, I, lay, rnd, index, key):
     """Code of the float whose bits are ``bits``, rounded once into the layout's format.
 
@@ -81,16 +121,12 @@ def encode_bits(bits, U, I, lay, rnd, index, key):
     # 1) split the input into sign, exponent field and mantissa field
     negative = (bits >> U(sign_shift)) != U(0)
     magnitude = U(bits & U(U(one << U(sign_shift)) - one))
-    exp_field = I(magnitude >> U(in_man))
-    magnitude = U(0) if (daz != 0) & (exp_field == I(0)) else magnitude  # DAZ: subnormal inputs are zero
-    man_field = U(magnitude & U(U(one << U(in_man)) - one))
+    subnormal_input = magnitude < U(one << U(in_man))
+    magnitude = U(0) if (daz != 0) & subnormal_input else magnitude  # DAZ: subnormal inputs are zero
     # 2) significand and the target's biased exponent t of the input's binade;
     #    below the target's normal range (t < 1) the spacing stops shrinking, so
     #    more bits are rounded away and the code lands in the subnormal field.
-    sig = U(man_field | U(U(exp_field != I(0)) << U(in_man)))
-    t = I(max(exp_field, I(1)) + I(bias - in_bias))
-    tt = max(t, I(1 - unsigned))  # unsigned formats have no subnormals: field 0 is normal
-    exact_shift = I(I(in_man - m) + I(tt - t))
+    exp_field, man_field, sig, t, tt, exact_shift = significand(magnitude, U, I, m, bias, unsigned)
     # beyond in_man + 2 every bit of v is discarded: the deterministic modes see no change
     shift = U(U(min(exact_shift, I(in_man + 2))) & U(sign_shift))  # the mask shows LLVM the shift fits
     v = U(sig + U(U(tt - I(1)) << U(in_man)))  # = (t << in_man) | man_field in the normal range
@@ -101,14 +137,7 @@ def encode_bits(bits, U, I, lay, rnd, index, key):
     odd = U(kept & one) != U(0)
     away = (up_neg if negative else up_pos) != 0
     up_nearest = (rem > half) | ((rem == half) & (odd | (tie_away != 0)))
-    # stochastic: up with probability rem / 2**exact_shift, comparing the top `drawn` bits of
-    # that fraction with as many random bits -- at most the lane's width; sr_bits limits
-    # them further, as hardware does.  Probabilities below 2**-drawn truncate to zero.
-    drawn = min(exact_shift, I(sr_bits), I(sign_shift + 1))
-    random = U(random_bits(index, key, U) >> U(U(I(sign_shift) + I(1) - max(drawn, I(1))) & U(sign_shift)))
-    drop = I(exact_shift - drawn)
-    threshold = U(0) if drop > I(sign_shift) else U(rem >> U(U(drop) & U(sign_shift)))
-    up_stochastic = random < threshold
+    up_stochastic = stochastic_up(rem, exact_shift, index, key, U, I, sr_bits)
     up_directed = up_stochastic if stochastic != 0 else away
     up = (rem != U(0)) & (up_nearest if nearest != 0 else up_directed)
     code_mag = I(I(kept) + I(up))

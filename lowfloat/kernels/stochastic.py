@@ -20,7 +20,7 @@ from numba import njit
 from .bitcast import bitcast
 from .layout import width_constants
 from .nearest import finish_code, finish_value
-from .scalar import random_bits
+from .scalar import random_bits, significand, stochastic_up
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -33,23 +33,15 @@ def _round_stochastic(bits, index, key, U, I, lay, fast):
     k = U(shift & lane)
     sign = U(bits & U(U(1) << lane))
     magnitude = U(bits ^ sign)
-    random = random_bits(index, key, U)
     # 1) normal range: add the complement of the top k random bits (nothing when k == 0)
-    add = U(U(~random) >> U(U(I(sign_shift) + I(1) - I(k)) & lane))
+    add = U(U(~random_bits(index, key, U)) >> U(U(I(sign_shift) + I(1) - I(k)) & lane))
     rounded = U(magnitude + U(add & U(U(0) - lsb_mask)))
-    # 2) subnormal range: the general kernel's steps 2 and 3 with t <= 0
-    exp_field = I(magnitude >> U(in_man))
-    sig = U(U(magnitude & U(U(U(1) << U(in_man)) - U(1))) | U(U(exp_field != I(0)) << U(in_man)))
-    t = I(max(exp_field, I(1)) + I(bias - in_bias))
-    exact_shift = I(I(in_man - m) + max(I(I(1) - t), I(0)))
+    # 2) subnormal range: the general kernel's steps with t <= 0, where v is sig
+    exp_field, man_field, sig, t, tt, exact_shift = significand(magnitude, U, I, m, bias, 0)
     cut = U(U(min(exact_shift, I(in_man + 2))) & lane)
     kept = U(sig >> cut)
     rem = U(sig & U(U(U(1) << cut) - U(1)))
-    drawn = min(exact_shift, I(sign_shift + 1))
-    top = U(random >> U(U(I(sign_shift) + I(1) - max(drawn, I(1))) & lane))
-    drop = I(exact_shift - drawn)
-    threshold = U(0) if drop > I(sign_shift) else U(rem >> U(U(drop) & lane))
-    sub_code = I(I(kept) + I(top < threshold))
+    sub_code = I(I(kept) + I(stochastic_up(rem, exact_shift, index, key, U, I, 64)))
     return sign, magnitude, rounded, sub_code
 
 
