@@ -16,10 +16,9 @@ from .arrays import as_real_array, check_out, kernel_input
 from .formats import get_format
 from .kernels.decode import decode_float32, decode_float64, lookup, shift_float32
 from .kernels.encode import encode_float32, encode_float64
-from .kernels.layout import DEFAULT_ROUNDING, bits_type, layout
+from .kernels.layout import DEFAULT_ROUNDING, STOCHASTIC_ROUNDING, bits_type, layout
 from .kernels.nearest import nearest_constants
 from .kernels.quantize import quantize_float32, quantize_float64
-from .kernels.stochastic import STOCHASTIC_ROUNDING
 from .kernels.threads import run
 from .rounding import check_overflow, rounding_id
 

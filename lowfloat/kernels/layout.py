@@ -23,7 +23,16 @@ from ..rounding import (
     rounding_id,
 )
 
-__all__ = ["Layout", "layout", "DEFAULT_ROUNDING", "FLOAT32", "FLOAT64", "bits_type", "width_constants"]
+__all__ = [
+    "Layout",
+    "layout",
+    "DEFAULT_ROUNDING",
+    "STOCHASTIC_ROUNDING",
+    "FLOAT32",
+    "FLOAT64",
+    "bits_type",
+    "width_constants",
+]
 
 # Input/output widths: (sign_shift, man_bits, bias, exp_field_max) of the IEEE
 # binary float whose bits the kernel reads or writes.
@@ -43,9 +52,10 @@ def width_constants(U):
 
 @overload(width_constants, inline="always")
 def _width_constants_overload(U):
+    # Numba freezes global tuples into the compiled code as constants
     if U.instance_type == types.uint32:
-        return lambda U: (31, 23, 127, 255)
-    return lambda U: (63, 52, 1023, 2047)
+        return lambda U: FLOAT32
+    return lambda U: FLOAT64
 
 
 def bits_type(dtype) -> type:
@@ -86,6 +96,10 @@ ROUNDING_FIELDS = (
 #: The rounding tuple of nearest-even into a signed format.  Kernels test for
 #: it and run a loop where it is a compile-time constant, which LLVM folds.
 DEFAULT_ROUNDING = (0, 1, 0, 0, 0, 0, 0, 0, 64)
+
+#: The rounding tuple of plain stochastic rounding into a signed format: the
+#: stochastic fast path (lowfloat/kernels/stochastic.py) serves it.
+STOCHASTIC_ROUNDING = (0, 0, 0, 0, 0, 1, 0, 0, 64)
 
 
 @cache

@@ -66,7 +66,3 @@ def encode_stochastic(bits, index, key, U, I, lay, fast):
     normal_code = I(U(U(rounded >> U(shift & U(sign_shift))) - rebias))
     code_mag = sub_code if magnitude < min_normal else normal_code
     return finish_code(code_mag, sign, magnitude, U, I, lay, fast)
-
-
-#: The rounding tuple of plain stochastic rounding into a signed format.
-STOCHASTIC_ROUNDING = (0, 0, 0, 0, 0, 1, 0, 0, 64)
