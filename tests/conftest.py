@@ -186,13 +186,7 @@ def assert_same_values(actual, expected, inputs=None, limit: int = 8):
         e = expected.astype(np.float64)
     nan_a, nan_e = np.isnan(a), np.isnan(e)
     same = (nan_a & nan_e) | (~nan_a & ~nan_e & (a == e) & (np.signbit(a) == np.signbit(e)))
-    if not same.all():
-        bad = np.flatnonzero(~same.ravel())
-        rows = []
-        for i in bad[:limit]:
-            where = f"input {np.ravel(inputs)[i]!r}: " if inputs is not None else f"index {i}: "
-            rows.append(f"{where}got {a.ravel()[i]!r}, expected {e.ravel()[i]!r}")
-        raise AssertionError(f"{bad.size} of {same.size} values differ:\n  " + "\n  ".join(rows))
+    _raise_mismatches(same, inputs, limit, "values", lambda i: f"got {a.ravel()[i]!r}, expected {e.ravel()[i]!r}")
 
 
 def assert_same_codes(actual, expected, inputs=None, limit: int = 8):
@@ -201,13 +195,22 @@ def assert_same_codes(actual, expected, inputs=None, limit: int = 8):
     expected = np.asarray(expected)
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     same = actual.astype(np.uint64) == expected.astype(np.uint64)
-    if not same.all():
-        bad = np.flatnonzero(~same.ravel())
-        rows = []
-        for i in bad[:limit]:
-            where = f"input {np.ravel(inputs)[i]!r}: " if inputs is not None else f"index {i}: "
-            rows.append(f"{where}got {hex(int(actual.ravel()[i]))}, expected {hex(int(expected.ravel()[i]))}")
-        raise AssertionError(f"{bad.size} of {same.size} codes differ:\n  " + "\n  ".join(rows))
+    _raise_mismatches(
+        same, inputs, limit, "codes",
+        lambda i: f"got {hex(int(actual.ravel()[i]))}, expected {hex(int(expected.ravel()[i]))}",
+    )  # fmt: skip
+
+
+def _raise_mismatches(same, inputs, limit, noun, describe):
+    """AssertionError listing the first ``limit`` places where ``same`` is False, if any."""
+    if same.all():
+        return
+    bad = np.flatnonzero(~same.ravel())
+    rows = []
+    for i in bad[:limit]:
+        where = f"input {np.ravel(inputs)[i]!r}: " if inputs is not None else f"index {i}: "
+        rows.append(where + describe(i))
+    raise AssertionError(f"{bad.size} of {same.size} {noun} differ:\n  " + "\n  ".join(rows))
 
 
 def reference_codes(values, fmt, **options) -> np.ndarray:
