@@ -5,6 +5,7 @@ Run from the repository root, with the virtualenv that has lowfloat installed:
     python kernels/bench_quantize.py [--size 24] [--repeats 7] [--formats float16 bfloat16 ...] [--no-torch]
     python kernels/bench_quantize.py --threshold [--size 24] [--repeats 7] [--threshold-format float8_e4m3fn]
     python kernels/bench_quantize.py --cold [--repeats 5]
+    python kernels/bench_quantize.py --stochastic [--size 24] [--repeats 7] [--formats ...]
 
 Default mode, for each format:
 
@@ -39,6 +40,10 @@ warm-cache cold start < 1 s.
 into out) for sizes 2**10 .. 2**size and prints where the split starts to
 win, to set PARALLEL_MIN_SIZE in lowfloat/kernels/threads.py.  ``--cold``
 runs a first lowfloat call in fresh interpreters and reports wall times.
+``--stochastic`` checks the stochastic fast path bit for bit against the
+general kernel, then times both and the nearest-even kernel, serial into
+out, float32 and float64 (target: stochastic at least half the throughput
+of nearest-even, i.e. time ratio <= 2).
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ from lowfloat.kernels.threads import PARALLEL_MIN_SIZE
 TARGET_NUMPY_FP16 = 30.0  # numpy float16 round trip
 TARGET_MLDTYPES_BF16 = 1.3  # ml_dtypes bfloat16 round trip
 TARGET_MLDTYPES_FP8 = 20.0  # ml_dtypes float8 round trips
+TARGET_SR_OVER_NEAREST = 2.0  # stochastic quantize time / nearest-even quantize time, serial into out: at most
 TARGET_COLD_WARM = 1.0  # seconds for a fresh interpreter's first quantize with a warm Numba cache: under
 
 COLD_CODE = "import lowfloat, numpy as np; lowfloat.quantize(np.ones(4, np.float32), 'e4m3')"
@@ -85,6 +91,7 @@ def extra_options(parser) -> None:
     parser.add_argument("--threshold", action="store_true", help="time serial vs parallel over sizes 2**10..2**size")
     parser.add_argument("--threshold-format", default="float8_e4m3fn", help="format for --threshold")
     parser.add_argument("--cold", action="store_true", help="time a first call in fresh interpreters")
+    parser.add_argument("--stochastic", action="store_true", help="stochastic vs nearest-even kernels, serial")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -232,9 +239,61 @@ def cold_mode(args) -> None:
     print_footer()
 
 
+# --------------------------------------------------------------------------------------------------
+# --stochastic: the stochastic fast path against the general kernel and against nearest-even
+
+
+def _stochastic_launch(x, fmt, out):
+    """The kernel launch of ``lowfloat.quantize(x, fmt, rounding="stochastic", rng=1, out=out)``."""
+    return captured_launch(lambda: lowfloat.quantize(x, fmt, rounding="stochastic", rng=1, out=out))
+
+
+def stochastic_mode(args) -> None:
+    """Validate the stochastic fast path bit for bit, then time it against nearest-even, serial into out."""
+    print_header("bench_quantize --stochastic: stochastic vs nearest-even quantize, serial kernels into out", args)
+    cases, ratios = [], {}
+    for name in args.formats:
+        fmt = get_format(name)
+        x32 = make_data(fmt, 1 << args.size, args.seed)
+        for x in (x32, x32.astype(np.float64)):
+            group = f"{fmt.name[:9]} {x.dtype.name}"
+            outs = [np.empty_like(x) for _ in range(2)]
+            nearest = _launch(x, fmt, outs[0]).serial()
+            sr = _stochastic_launch(x, fmt, outs[1])
+            if sr.full_args()[-1] != 2:
+                print(f"# {group}: no stochastic fast path for this format; the general kernel serves it")
+                continue
+            general = sr.serial(use_fast=0)
+            sr_fast, general_out = sr.serial(), sr.full_args()[1]
+            sr_fast()
+            fast_bits = general_out.view(np.uint64 if x.dtype == np.float64 else np.uint32).copy()
+            general()
+            if not np.array_equal(fast_bits, general_out.view(fast_bits.dtype)):
+                sys.exit(f"REFUSING TO TIME: the stochastic fast path differs from the general kernel ({group})")
+            rows = [Case(group, "nearest_even kernel, serial -> out", nearest),
+                    Case(group, "stochastic kernel, serial -> out", sr_fast),
+                    Case(group, "stochastic general kernel, serial -> out", general)]  # fmt: skip
+            time_interleaved(rows, args.repeats)
+            cases += rows
+            ratios[group] = rows[1].median / rows[0].median
+    print("# validation: the stochastic fast path equals the general kernel bit for bit on every value above\n")
+    width = max(len(c.name) for c in cases)
+    print(f"{'format':<19} {'variant':<{width}} {'median ms':>10} {'min ms':>8} {'/nearest':>9}")
+    for i in range(0, len(cases), 3):
+        for case in cases[i : i + 3]:
+            print(f"{case.group:<19} {case.name:<{width}} {case.median * 1e3:>10.2f} {min(case.times) * 1e3:>8.2f} "
+                  f"{case.median / cases[i].median:>9.2f}")  # fmt: skip
+        print()
+    for group, ratio in ratios.items():
+        verdict(f"{group}: stochastic time / nearest-even time", ratio, TARGET_SR_OVER_NEAREST, at_least=False)
+    print_footer()
+
+
 def main() -> None:
     args = parse_args(__doc__, extra_options)
-    if args.cold:
+    if args.stochastic:
+        stochastic_mode(args)
+    elif args.cold:
         cold_mode(args)
     elif args.threshold:
         threshold_mode(args)

@@ -38,12 +38,21 @@ def bit_patterns(dtype):
                            (wide * (1 + 2.0**-30)).view(np.uint64)])  # fmt: skip
 
 
+def around_smallest_subnormal(fmt, dtype):
+    """Random inputs from far below the format's smallest subnormal q up to 2q: where stochastic rounding
+    chooses between 0 and q from the input's exact fraction of q, and the first subnormals above it."""
+    uint = np.uint32 if dtype == np.float32 else np.uint64
+    low, high = (np.array([fmt.smallest_subnormal * 2.0**-40, fmt.smallest_subnormal * 2], dtype).view(uint))
+    rng = np.random.default_rng(11)
+    return rng.integers(low, high, 1 << 16, dtype=uint, endpoint=True)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("rounding", list(PATHS))
 @pytest.mark.parametrize("fmt", FORMATS, ids=lambda fmt: fmt.name)
 def test_fast_path_equals_general_kernel_bit_for_bit(fmt, rounding, dtype):
     with np.errstate(all="ignore"):
-        bits = bit_patterns(dtype)
+        bits = np.concatenate([bit_patterns(dtype), around_smallest_subnormal(fmt, dtype)])
     encode_kernel, quantize_kernel = KERNELS[dtype]
     for overflow in (None, "saturate"):
         lay, rnd, fast, path = _kernel_setup(fmt, rounding, overflow, dtype)

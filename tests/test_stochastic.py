@@ -409,3 +409,21 @@ def test_rng_without_rounding_argument_raises_value_error():
 def test_sr_bits_outside_1_to_64_or_not_an_int_raises_value_error(sr_bits):
     with pytest.raises(ValueError, match="sr_bits"):
         lf.quantize([1.0], "fp16", rounding="stochastic", rng=0, sr_bits=sr_bits)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_up_decisions_of_neighbouring_elements_and_neighbouring_seeds_are_independent(dtype):
+    # x halfway between 1 and 1 + 2**-10 in float16: each element rounds up with probability 1/2.
+    # Independent decisions agree with their neighbour's, or with the next seed's, half the time,
+    # and pairs of neighbours fall into the four (up, up) ... (down, down) cells a quarter each.
+    n = 1 << 16
+    x = np.full(n, 1 + 2.0**-11, dtype)
+    up = [lf.quantize(x, "float16", rounding="stochastic", rng=seed) > 1 for seed in (1, 2)]
+    standard_error = 0.5 / math.sqrt(n)
+    assert abs(np.mean(up[0]) - 0.5) < 5 * standard_error
+    assert abs(np.mean(up[0][1:] == up[0][:-1]) - 0.5) < 5 * standard_error
+    assert abs(np.mean(up[0] == up[1]) - 0.5) < 5 * standard_error
+    cells = np.bincount(2 * up[0][0::2] + up[0][1::2], minlength=4)  # disjoint pairs (2i, 2i + 1)
+    expected = n / 8
+    chi_square = float(np.sum((cells - expected) ** 2 / expected))
+    assert chi_square < 16.3  # the 0.999 quantile of chi-square with 3 degrees of freedom

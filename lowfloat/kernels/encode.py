@@ -31,7 +31,7 @@ def _encode(bits, out, first, U, I, F, lay, rnd, key, fast, use_fast):
             out[j] = encode_nearest(bits[j], U, I, F, lay, fast)
     elif use_fast == 2:
         for j in range(bits.size):
-            out[j] = encode_stochastic(bits[j], first + j, key, U, I, lay, fast)
+            out[j] = encode_stochastic(bits[j], first + j, key, U, I, F, lay, fast)
     else:
         for j in range(bits.size):
             out[j] = encode_bits(bits[j], U, I, lay, rnd, first + j, key)
