@@ -274,7 +274,7 @@ def _value_table(fmt, dtype) -> np.ndarray:
     codes = np.arange(1 << fmt.bits, dtype=fmt.code_dtype)
     table = np.empty(codes.size, uint)
     lay, rnd = layout(fmt)
-    (decode_float32 if dtype == np.float32 else decode_float64)(codes, table, 0, codes.size, lay, rnd[0])
+    run(decode_float32 if dtype == np.float32 else decode_float64, codes.size, codes, table, lay, rnd[0])
     table.flags.writeable = False
     return table
 

@@ -167,6 +167,16 @@ def test_quantize_nan_gives_nan_with_the_sign_its_code_decodes_to(name, dtype):
         assert np.signbit(q).tolist() == [bool(np.signbit(twin[0]))] * 2
 
 
+@pytest.mark.parametrize("rounding", lf.ROUNDING_MODES)
+@pytest.mark.parametrize("name", FORMAT_NAMES)
+def test_quantize_nan_gives_nan_in_every_rounding_mode(name, rounding):
+    # a regression: formats with neither NaN nor inf once decoded their NaN placeholder as inf
+    # in the general kernel (every mode but nearest-even)
+    for dtype in (np.float32, np.float64):
+        q = lf.quantize(np.array([NAN, -NAN, 1.0], dtype), name, rounding=rounding)
+        assert np.isnan(q[:2]).all() and not np.isnan(q[2])
+
+
 @pytest.mark.parametrize("name", ["float8_e4m3fn", "float8_e5m2", "float16", "float8_e4m3fnuz", "float4_e2m1fn"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_quantize_special_values_match_the_table_in_floats(name, dtype):

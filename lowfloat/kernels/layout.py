@@ -69,7 +69,7 @@ FIELDS = (
     "man_bits",  # m: stored mantissa bits
     "bias",  # exponent bias
     "max_mag",  # code of the largest finite magnitude
-    "inf_mag",  # code of +inf, or -1 where there is none (never matches)
+    "inf_mag",  # code of +inf, or 2**bits + 1 where there is none (above every magnitude, the no-NaN 2**bits too)
     "sign_code",  # the sign bit as a code, 0 for unsigned formats
     "nan_pos",  # NaN code for a positive NaN (2**bits where there is no NaN)
     "nan_neg",  # NaN code for a negative NaN
@@ -111,7 +111,7 @@ def layout(
     policy = check_overflow(fmt, overflow)
     no_code = 1 << fmt.bits
     sign = fmt.sign_code
-    inf_mag = fmt.inf_code_magnitude if fmt.has_inf else -1
+    inf_mag = fmt.inf_code_magnitude if fmt.has_inf else no_code + 1
     if fmt.specials in ("ieee", "fn"):
         nan_pos, nan_neg = fmt.nan_code, fmt.nan_code | sign
     elif fmt.specials == "fnuz":
@@ -153,4 +153,7 @@ def layout(
         int(bool(daz)),
         64 if sr_bits is None else int(sr_bits),
     )
-    return lay, rnd
+    # NumPy integers, which Numba types exactly as Python ints (int64): with the JIT
+    # disabled, the kernels' casts of them then wrap as compiled casts do, where a
+    # Python int out of range (a float32 format's sign bit as int32) would raise
+    return tuple(np.int64(v) for v in lay), tuple(np.int64(v) for v in rnd)

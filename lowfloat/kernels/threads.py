@@ -10,6 +10,12 @@ is computed by the same code from the same inputs, stochastic rounding
 included: its random bits depend on the element's index alone), and
 concurrent callers need no special threading layer.
 
+With ``NUMBA_DISABLE_JIT=1`` (how coverage is measured) the kernels run
+as Python on NumPy scalars.  Their unsigned arithmetic wraps by design, as
+compiled code does, and NumPy wraps the same way but warns: :func:`run`
+silences exactly those overflow warnings for the kernel call, so the
+results stay identical to the compiled ones.
+
 The threshold was measured by ``kernels/bench_quantize.py --threshold``
 (see ``kernels/README.md``): below it, handing work to threads costs more
 than it saves.
@@ -21,6 +27,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
+import numpy as np
 
 __all__ = ["PARALLEL_MIN_SIZE", "run", "thread_count"]
 
@@ -44,6 +51,14 @@ def _get_pool() -> ThreadPoolExecutor:
         return _pool
 
 
+def _call(kernel, *args) -> None:
+    if numba.config.DISABLE_JIT:
+        with np.errstate(over="ignore"):  # wrapping integer arithmetic, as compiled (see the module docstring)
+            kernel(*args)
+    else:
+        kernel(*args)
+
+
 def run(kernel, size: int, *args) -> None:
     """Call ``kernel(*args[:2], start, stop, *args[2:])`` over ``[0, size)``, split across threads if large.
 
@@ -52,11 +67,11 @@ def run(kernel, size: int, *args) -> None:
     """
     threads = thread_count()
     if size < PARALLEL_MIN_SIZE or threads < 2:
-        kernel(*args[:2], 0, size, *args[2:])
+        _call(kernel, *args[:2], 0, size, *args[2:])
         return
     bounds = [size * k // threads for k in range(threads + 1)]
     pool = _get_pool()
     pieces = zip(bounds[:-1], bounds[1:], strict=True)
-    futures = [pool.submit(kernel, *args[:2], lo, hi, *args[2:]) for lo, hi in pieces]
+    futures = [pool.submit(_call, kernel, *args[:2], lo, hi, *args[2:]) for lo, hi in pieces]
     for future in futures:
         future.result()
