@@ -9,6 +9,8 @@ format you define -- rounding exactly once, in Numba kernels.
 [0.1015625, 448.0]
 """
 
+from .accumulate import dot, matmul, sum
+from .arith import add, div, fma, mul, sqrt, sub
 from .codec import decode, encode, quantize
 from .finfo import finfo
 from .formats import ALIASES, BUILTIN_FORMATS, Format, format_names, get_format
@@ -60,4 +62,13 @@ __all__ = [
     "FLOAT6_E2M3FN",
     "FLOAT6_E3M2FN",
     "FLOAT4_E2M1FN",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "fma",
+    "sqrt",
+    "sum",
+    "dot",
+    "matmul",
 ]

@@ -1,0 +1,239 @@
+"""Element-wise arithmetic in a low-precision format: the exact result, rounded once.
+
+``lowfloat.add(x, y, fmt)`` is what a machine whose arithmetic unit works in
+``fmt`` would return for ``x + y``: the exact sum rounded once into ``fmt``,
+with any rounding mode and overflow policy of :func:`lowfloat.quantize`.
+Operands are any real arrays (broadcast like NumPy's ufuncs); they need not
+lie on ``fmt``'s grid.
+
+How it rounds once.  Computing in float64 and rounding the float64 result
+into ``fmt`` is correctly rounded for operands *on fmt's grid* (53 >= 2p + 2
+for every format here, p <= 24 significand bits), but not for arbitrary
+float64 operands, and never for ``fma``: ``1 + 2**-4`` plus ``2**-60`` is
+``1 + 2**-4`` in float64, a tie that E4M3 rounds down, while the exact sum
+rounds up.  So each operation first rounds its exact result *to odd* in
+float64 (error-free transformations, :mod:`lowfloat.kernels.arith`), which
+keeps a sticky bit, and then :func:`lowfloat.quantize` rounds that once into
+``fmt`` -- exactly what rounding the exact result would give, in every mode.
+Stochastic rounding's probability is that of the float64 value, exact to
+about 2**-28 of an ulp of ``fmt``.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from .arrays import as_real_array, check_out
+from .codec import quantize
+from .formats import get_format
+from .kernels.arith import ADD, DIV, MUL, SUB, binary_kernel, fma_kernel, sqrt_kernel
+from .rounding import check_overflow, rounding_id
+
+__all__ = ["add", "sub", "mul", "div", "fma", "sqrt"]
+
+_SECTIONS = """Parameters
+    ----------
+    {operands} : array_like of real numbers
+        Any real dtype; operands broadcast together.
+    fmt : Format or str
+        The format the result is rounded into, e.g. ``"bf16"``.
+    rounding : str, optional
+        Any of :data:`lowfloat.ROUNDING_MODES`; default ``"nearest_even"``.
+    overflow : {None, "saturate", "inf", "nan"}, optional
+        What an infinite result becomes, as in :func:`lowfloat.quantize`.
+    rng : None, int, numpy.random.Generator or numpy.random.SeedSequence
+        Stochastic rounding only, as in :func:`lowfloat.quantize`.
+    out : ndarray, optional
+        Array of the broadcast shape and the result's dtype to write into.
+
+    Returns
+    -------
+    ndarray or numpy scalar
+        Values on ``fmt``'s grid, in the broadcast shape: float32 when every
+        operand is float32 or narrower (float16, a Python scalar beside a
+        float32 array), else float64; a scalar for scalar operands.
+
+    Raises
+    ------
+    TypeError
+        An operand is complex, boolean, object or string.
+    ValueError
+        Unknown format, rounding mode or overflow policy; operands that do
+        not broadcast; 64-bit integers or long doubles that float64 cannot
+        hold exactly; a bad ``out``.
+
+    Notes
+    -----
+    Zeros and special values follow IEEE 754 (the float64 operation's, as in
+    NumPy): ``-0 + -0 = -0``, ``x - x = +0``, ``x / 0 = +-inf``, ``0 / 0`` and
+    ``sqrt(-1)`` are NaN; then the result is rounded into ``fmt`` by
+    :func:`lowfloat.quantize`, whose overflow rules apply (an infinity in a
+    format without one becomes NaN or +-max)."""
+
+
+def _operand(x, name: str) -> np.ndarray:
+    """``x`` as float64 with exactly the same values, or an error naming ``name``."""
+    array = as_real_array(x, name)
+    dtype = array.dtype
+    if dtype.kind in "iu" and dtype.itemsize == 8:
+        if array.size and (int(array.max()) > 2**53 or int(array.min()) < -(2**53)):
+            raise ValueError(f"{name} holds 64-bit integers beyond 2**53, which float64 cannot hold exactly")
+        return array.astype(np.float64)
+    if dtype.kind == "f" and dtype.itemsize > 8:
+        with np.errstate(over="ignore", invalid="ignore"):
+            wide = array.astype(np.float64)
+            exact = (wide.astype(dtype) == array) | np.isnan(array)
+        if not exact.all():
+            raise ValueError(f"{name} holds {dtype} values that float64 cannot hold exactly")
+        return wide
+    with np.errstate(invalid="ignore"):  # signalling NaNs quieten silently
+        return array.astype(np.float64)
+
+
+def _result_dtype(arrays) -> np.dtype:
+    """float32 if the operands' NumPy result type is a float of at most 4 bytes, else float64."""
+    common = np.result_type(*arrays)
+    return np.dtype(np.float32) if common.kind == "f" and common.itemsize <= 4 else np.dtype(np.float64)
+
+
+def _elementwise(kernel, operands, fmt, rounding, overflow, rng, out):
+    """Validate, broadcast, compute RO(exact) in float64, round once into ``fmt``."""
+    fmt = get_format(fmt)
+    rounding_id(rounding)
+    check_overflow(fmt, overflow)
+    names = [name for name, _ in operands]
+    arrays = [as_real_array(value, name) for name, value in operands]
+    wide = [_operand(array, name) for name, array in zip(names, arrays, strict=True)]
+    try:
+        shape = np.broadcast_shapes(*(w.shape for w in wide))
+    except ValueError:
+        shapes = ", ".join(f"{name} {w.shape}" for name, w in zip(names, wide, strict=True))
+        raise ValueError(f"operands do not broadcast together: {shapes}") from None
+    dtype = _result_dtype([value if np.ndim(value) == 0 and not isinstance(value, np.ndarray) else array
+                           for (_, value), array in zip(operands, arrays, strict=True)])  # fmt: skip
+    check_out(out, shape, dtype)
+    # writeable C-contiguous copies: one compiled kernel (Numba types read-only views apart)
+    flat = [np.require(np.broadcast_to(w, shape), requirements=["C", "W"]).reshape(-1) for w in wide]
+    result = np.empty(shape, np.float64)
+    with np.errstate(all="ignore"):  # IEEE special values are results here (only NUMBA_DISABLE_JIT=1 warns)
+        kernel(*flat, result.reshape(-1))
+    nan = np.isnan(result)
+    quantize(result, fmt, rounding=rounding, overflow=overflow, rng=rng, out=result)
+    # NaN stays NaN, as quantize documents, also where its general kernel (directed modes into
+    # formats without NaN) would give an infinity
+    result[nan] = np.nan
+    if out is not None:
+        out[...] = result
+        return out
+    result = result.astype(dtype, copy=False)  # exact: every format's values fit float32
+    return result[()] if result.ndim == 0 else result
+
+
+def add(x, y, fmt, *, rounding="nearest_even", overflow=None, rng=None, out=None):
+    """``x + y`` computed exactly and rounded once into ``fmt``.
+
+    {sections}
+
+    Examples
+    --------
+    >>> import lowfloat as lf
+    >>> lf.add(1 + 2**-4, 2**-60, "e4m3")  # exact sum just above a tie: rounds up
+    np.float64(1.125)
+    >>> lf.quantize((1 + 2**-4) + 2**-60, "e4m3")  # the float64 sum is the tie itself
+    np.float64(1.0)
+    >>> lf.add([1.0, 448.0], [2**-4, 32.0], "e4m3")  # a tie to even; 480 overflows to NaN
+    array([ 1., nan])
+    """
+    return _elementwise(partial(binary_kernel, ADD), [("x", x), ("y", y)], fmt, rounding, overflow, rng, out)
+
+
+def sub(x, y, fmt, *, rounding="nearest_even", overflow=None, rng=None, out=None):
+    """``x - y`` computed exactly and rounded once into ``fmt``.
+
+    {sections}
+
+    Examples
+    --------
+    >>> import lowfloat as lf
+    >>> lf.sub(1.0, 2**-30, "bf16", rounding="toward_zero")  # just below 1: truncated
+    np.float64(0.99609375)
+    >>> lf.sub(1.0, 2**-30, "bf16")
+    np.float64(1.0)
+    """
+    return _elementwise(partial(binary_kernel, SUB), [("x", x), ("y", y)], fmt, rounding, overflow, rng, out)
+
+
+def mul(x, y, fmt, *, rounding="nearest_even", overflow=None, rng=None, out=None):
+    """``x * y`` computed exactly and rounded once into ``fmt``.
+
+    {sections}
+
+    Examples
+    --------
+    >>> import numpy as np, lowfloat as lf
+    >>> lf.mul(np.float32([3.0, 20.0]), np.float32(0.1), "fp16")  # float32 in, float32 out
+    array([0.30004883, 2.        ], dtype=float32)
+    >>> lf.mul(300.0, 300.0, "fp16"), lf.mul(300.0, 300.0, "fp16", overflow="saturate")
+    (np.float64(inf), np.float64(65504.0))
+    """
+    return _elementwise(partial(binary_kernel, MUL), [("x", x), ("y", y)], fmt, rounding, overflow, rng, out)
+
+
+def div(x, y, fmt, *, rounding="nearest_even", overflow=None, rng=None, out=None):
+    """``x / y`` computed exactly and rounded once into ``fmt``.
+
+    {sections}
+
+    Examples
+    --------
+    >>> import lowfloat as lf
+    >>> lf.div(1.0, 3.0, "e4m3"), lf.div(1.0, 3.0, "e4m3", rounding="toward_zero")
+    (np.float64(0.34375), np.float64(0.3125))
+    >>> lf.div([1.0, 0.0], 0.0, "e5m2")
+    array([inf, nan])
+    """
+    return _elementwise(partial(binary_kernel, DIV), [("x", x), ("y", y)], fmt, rounding, overflow, rng, out)
+
+
+def fma(x, y, z, fmt, *, rounding="nearest_even", overflow=None, rng=None, out=None):
+    """Fused multiply-add: ``x * y + z`` computed exactly and rounded once into ``fmt``.
+
+    {sections}
+
+    Computing ``x * y + z`` in float64 and rounding the result is *not*
+    enough, even for float32 operands, whose products float64 holds exactly:
+    the sum is rounded to float64 first and may land on a tie of ``fmt``.
+
+    Examples
+    --------
+    >>> import lowfloat as lf
+    >>> x = 1 + 2**-10                       # a float16 number; x * x = 1 + 2**-9 + 2**-20
+    >>> lf.fma(x, x, -(1 + 2**-9), "fp16")   # the product's last bit survives
+    np.float64(9.5367431640625e-07)
+    >>> lf.sub(lf.mul(x, x, "fp16"), 1 + 2**-9, "fp16")  # two roundings lose it
+    np.float64(0.0)
+    """
+    return _elementwise(fma_kernel, [("x", x), ("y", y), ("z", z)], fmt, rounding, overflow, rng, out)
+
+
+def sqrt(x, fmt, *, rounding="nearest_even", overflow=None, rng=None, out=None):
+    """The square root of ``x`` computed exactly and rounded once into ``fmt``.
+
+    {sections}
+
+    Examples
+    --------
+    >>> import lowfloat as lf
+    >>> lf.sqrt([2.0, -1.0, -0.0], "bf16")
+    array([ 1.4140625,        nan, -0.       ])
+    >>> lf.sqrt(2.0, "bf16", rounding="toward_positive")
+    np.float64(1.421875)
+    """
+    return _elementwise(sqrt_kernel, [("x", x)], fmt, rounding, overflow, rng, out)
+
+
+for _op, _operands in ((add, "x, y"), (sub, "x, y"), (mul, "x, y"), (div, "x, y"), (fma, "x, y, z"), (sqrt, "x")):
+    _op.__doc__ = _op.__doc__.replace("{sections}", _SECTIONS.replace("{operands}", _operands).strip())
+del _op, _operands
