@@ -11,10 +11,15 @@ format you define -- rounding exactly once, in Numba kernels.
 
 from .accumulate import dot, matmul, sum
 from .arith import add, div, fma, mul, sqrt, sub
+from .blocks import BlockArray, block_quantize
 from .codec import decode, encode, quantize
 from .finfo import finfo
 from .formats import ALIASES, BUILTIN_FORMATS, Format, format_names, get_format
+from .integer import INT_FORMATS, IntFormat
+from .mx import MX_FORMATS, mx_quantize, nvfp4_quantize
+from .packing import pack, unpack
 from .rounding import DETERMINISTIC_MODES, OVERFLOW_POLICIES, ROUNDING_MODES
+from .scaled import ScaledArray, scaled_quantize
 
 __version__ = "0.1.0"
 
@@ -62,6 +67,17 @@ __all__ = [
     "FLOAT6_E2M3FN",
     "FLOAT6_E3M2FN",
     "FLOAT4_E2M1FN",
+    "ScaledArray",
+    "scaled_quantize",
+    "BlockArray",
+    "block_quantize",
+    "MX_FORMATS",
+    "mx_quantize",
+    "nvfp4_quantize",
+    "IntFormat",
+    "INT_FORMATS",
+    "pack",
+    "unpack",
     "add",
     "sub",
     "mul",
