@@ -13,6 +13,8 @@ from .accumulate import dot, matmul, sum
 from .arith import add, div, fma, mul, sqrt, sub
 from .blocks import BlockArray, block_quantize
 from .codec import decode, encode, quantize
+from .codetable import table
+from .explain import Explanation, explain
 from .finfo import finfo
 from .formats import ALIASES, BUILTIN_FORMATS, Format, format_names, get_format
 from .integer import INT_FORMATS, IntFormat
@@ -78,6 +80,9 @@ __all__ = [
     "INT_FORMATS",
     "pack",
     "unpack",
+    "explain",
+    "Explanation",
+    "table",
     "add",
     "sub",
     "mul",
