@@ -317,8 +317,15 @@ def _run_table(args):
 
 # ------------------------------------------------------------------ main
 
+def _register_training(subparsers) -> None:
+    """``lowfloat demo`` and ``lowfloat train``, from :mod:`lowfloat.train.commands`."""
+    from .train.commands import register
+
+    register(subparsers)
+
+
 #: The subcommands, in the order ``lowfloat --help`` lists them.
-COMMANDS = [_register_explain, _register_table, _register_info, _register_quantize]
+COMMANDS = [_register_explain, _register_table, _register_info, _register_quantize, _register_training]
 
 
 def build_parser() -> argparse.ArgumentParser:
