@@ -20,8 +20,9 @@ def widen_to_odd(src, out):
     for i in range(src.size):
         v = src[i]
         negative = v < 0
-        # |v| as uint64; -(-2**63) does not fit int64 but does fit uint64
-        a = (np.uint64(0) - np.uint64(v)) if negative else np.uint64(v)
+        # |v| as uint64 (-(-2**63) does not fit int64 but does fit uint64), as ~v + 1, which
+        # never wraps: NumPy scalars would warn where compiled code wraps (NUMBA_DISABLE_JIT)
+        a = np.uint64(np.uint64(~np.uint64(v)) + np.uint64(1)) if negative else np.uint64(v)
         # 1) drop low bits until 53 remain
         shift = np.uint64(0)
         while (a >> shift) >= two53:
