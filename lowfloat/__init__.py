@@ -9,19 +9,40 @@ format you define -- rounding exactly once, in Numba kernels.
 [0.1015625, 448.0]
 """
 
-from .accumulate import dot, matmul, sum
-from .arith import add, div, fma, mul, sqrt, sub
-from .blocks import BlockArray, block_quantize
 from .codec import decode, encode, quantize
-from .codetable import table
-from .explain import Explanation, explain
+from .explain import Explanation, explain  # eager: importing the submodule would rebind the name to it
 from .finfo import finfo
 from .formats import ALIASES, BUILTIN_FORMATS, Format, format_names, get_format
-from .integer import INT_FORMATS, IntFormat
-from .mx import MX_FORMATS, mx_quantize, nvfp4_quantize
-from .packing import pack, unpack
 from .rounding import DETERMINISTIC_MODES, OVERFLOW_POLICIES, ROUNDING_MODES
-from .scaled import ScaledArray, scaled_quantize
+
+# The rest of the public API is imported on first use (PEP 562), so that
+# ``import lowfloat`` pays only for the codec: each of these modules pulls in
+# its own Numba kernels.  Names and modules, in one table:
+_LAZY = {
+    "add": "arith", "sub": "arith", "mul": "arith", "div": "arith", "fma": "arith", "sqrt": "arith",
+    "sum": "accumulate", "dot": "accumulate", "matmul": "accumulate",
+    "ScaledArray": "scaled", "scaled_quantize": "scaled",
+    "BlockArray": "blocks", "block_quantize": "blocks",
+    "MX_FORMATS": "mx", "mx_quantize": "mx", "nvfp4_quantize": "mx",
+    "IntFormat": "integer", "INT_FORMATS": "integer",
+    "pack": "packing", "unpack": "packing",
+    "table": "codetable",
+}  # fmt: skip
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module 'lowfloat' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 
