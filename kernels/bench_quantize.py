@@ -4,7 +4,7 @@ Run from the repository root, with the virtualenv that has lowfloat installed:
 
     python kernels/bench_quantize.py [--size 24] [--repeats 7] [--formats float16 bfloat16 ...] [--no-torch]
     python kernels/bench_quantize.py --threshold [--size 24] [--repeats 7] [--threshold-format float8_e4m3fn]
-    python kernels/bench_quantize.py --cold [--repeats 5]
+    python kernels/bench_quantize.py --cold [--repeats 5] [--python PATH]
     python kernels/bench_quantize.py --stochastic [--size 24] [--repeats 7] [--formats ...]
 
 Default mode, for each format:
@@ -92,6 +92,7 @@ def extra_options(parser) -> None:
     parser.add_argument("--threshold-format", default="float8_e4m3fn", help="format for --threshold")
     parser.add_argument("--cold", action="store_true", help="time a first call in fresh interpreters")
     parser.add_argument("--stochastic", action="store_true", help="stochastic vs nearest-even kernels, serial")
+    parser.add_argument("--python", help="--cold: the interpreter to time (e.g. a venv with only lowfloat installed)")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -197,24 +198,29 @@ def threshold_mode(args) -> None:
 # --cold: a fresh interpreter's first call
 
 
-def _wall(code: str, env: dict | None = None) -> float:
+def _wall(code: str, python: str, env: dict | None = None) -> float:
     """Seconds for ``python -c code`` in a fresh interpreter, start to exit."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    subprocess.run([python, "-c", code], check=True, env=env)
     return time.perf_counter() - start
 
 
 def cold_mode(args) -> None:
     """Wall time of the cold-start command: first run (may compile into the cache), then warm-cache runs."""
     print_header("bench_quantize --cold: fresh interpreter, import lowfloat and a first quantize")
-    print(f'# command: {sys.executable} -c "{COLD_CODE}"\n')
-    first = _wall(COLD_CODE)
-    second = _wall(COLD_CODE)
-    more = [_wall(COLD_CODE) for _ in range(max(0, args.repeats - 2))]
-    numpy_only = statistics.median(_wall("import numpy") for _ in range(3))
+    python = args.python or sys.executable
+    print(f'# command: {python} -c "{COLD_CODE}"\n')
+    scipy = subprocess.run([python, "-c", "import scipy"], capture_output=True).returncode == 0
+    if scipy:
+        print("# scipy is installed in this environment: numba imports scipy.linalg when it loads its first")
+        print("# kernel (its BLAS check), about 0.3 s; an environment with only lowfloat's dependencies skips it\n")
+    first = _wall(COLD_CODE, python)
+    second = _wall(COLD_CODE, python)
+    more = [_wall(COLD_CODE, python) for _ in range(max(0, args.repeats - 2))]
+    numpy_only = statistics.median(_wall("import numpy", python) for _ in range(3))
     split = subprocess.run(
         [
-            sys.executable,
+            python,
             "-c",
             "import time; t0 = time.perf_counter(); import lowfloat, numpy as np; t1 = time.perf_counter(); "
             "lowfloat.quantize(np.ones(4, np.float32), 'e4m3'); t2 = time.perf_counter(); "
@@ -225,7 +231,7 @@ def cold_mode(args) -> None:
         text=True,
     ).stdout.split()
     with tempfile.TemporaryDirectory() as cache:  # an empty Numba cache: everything compiles
-        no_cache = _wall(COLD_CODE, env=dict(os.environ, NUMBA_CACHE_DIR=cache))
+        no_cache = _wall(COLD_CODE, python, env=dict(os.environ, NUMBA_CACHE_DIR=cache))
     warm = statistics.median([second] + more)
     print(f"  first run (default cache; compiles if the cache is stale)   {first:6.3f} s")
     print(f"  second run (warm cache)                                       {second:6.3f} s")
