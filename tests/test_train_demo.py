@@ -86,18 +86,28 @@ def test_demo_spike_skips_steps_and_the_scale_drops_then_grows_back(demo_runs):
     assert runs["fp16-dynamic"]["skipped_steps"] == 0
 
 
-@pytest.mark.slow
-def test_ctrl_c_during_demo_keeps_the_runs_so_far(tmp_path):
-    path = tmp_path / "partial.json"
+def interrupted(argv, after: float, timeout: float):
+    """Run the lowfloat command line in a child, send it Ctrl-C ``after`` seconds into its work.
+
+    Returns the exit status, stdout and stderr.
+    """
     script = ("import sys; from lowfloat.train.commands import main; print('ready', flush=True); "
-              f"sys.exit(main(['demo', '--json', {str(path)!r}, '--quiet']))")  # fmt: skip
+              f"sys.exit(main({argv!r}))")  # fmt: skip
     pipe = subprocess.PIPE
     process = subprocess.Popen([sys.executable, "-c", script], stdout=pipe, stderr=pipe, text=True)
     assert process.stdout.readline() == "ready\n"  # imports done
-    time.sleep(2)  # inside the runs: the demo takes several seconds on any machine
+    time.sleep(after)
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+    stdout, stderr = process.communicate(timeout=timeout)
+    return process.returncode, stdout, stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_demo_keeps_the_runs_so_far(tmp_path):
+    path = tmp_path / "partial.json"
+    # 2 s is inside the runs: the demo takes several seconds on any machine
+    status, stdout, stderr = interrupted(["demo", "--json", str(path), "--quiet"], after=2, timeout=120)
+    assert status == 130, stderr
     runs = json.loads(path.read_text())
     assert runs and runs[-1]["interrupted"] and not any(run["interrupted"] for run in runs[:-1])
     assert "interrupted" in stdout and "Traceback" not in stderr
@@ -105,15 +115,9 @@ def test_ctrl_c_during_demo_keeps_the_runs_so_far(tmp_path):
 
 def test_ctrl_c_during_train_writes_the_history_so_far(tmp_path):
     path = tmp_path / "partial.json"
-    script = ("import sys; from lowfloat.train.commands import main; print('ready', flush=True); "
-              f"sys.exit(main(['train', '--epochs', '100000', '--json', {str(path)!r}, '--quiet']))")  # fmt: skip
-    pipe = subprocess.PIPE
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=pipe, stderr=pipe, text=True)
-    assert process.stdout.readline() == "ready\n"
-    time.sleep(1.5)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
+    argv = ["train", "--epochs", "100000", "--json", str(path), "--quiet"]
+    status, stdout, stderr = interrupted(argv, after=1.5, timeout=60)
+    assert status == 130, stderr
     record = json.loads(path.read_text())
     assert record["summary"]["interrupted"] and record["summary"]["steps"] == len(record["steps"]) > 0
     assert "interrupted" in stdout and "Traceback" not in stderr
