@@ -2,8 +2,9 @@
 
 Kernels read 1-D, contiguous, native-endian float32 or float64 arrays and
 write 1-D contiguous arrays.  This module converts every other real input
-*exactly* (or, for 64-bit integers and long doubles, by rounding to odd,
-which keeps the later single rounding exact), and checks ``out=`` arrays.
+*exactly* (or, for 64-bit integers, Python integers of any size and long
+doubles, by rounding to odd, which keeps the later single rounding exact),
+and checks ``out=`` arrays.
 """
 
 from __future__ import annotations
@@ -27,8 +28,36 @@ def as_real_array(x, what: str = "x") -> np.ndarray:
         )
     if kind == "c":
         raise TypeError(f"{what} is complex ({array.dtype}); round the real and imaginary parts separately")
+    if kind == "O" and array.size and all(_is_python_real(v) for v in array.flat):
+        return _python_reals_to_odd(array)
     names = {"O": "object", "U": "string", "S": "bytes", "M": "datetime", "m": "timedelta", "V": "structured"}
     raise TypeError(f"{what} has dtype {array.dtype} ({names.get(kind, 'non-numeric')}); expected real numbers")
+
+
+def _is_python_real(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# float64's largest value; its last significand bit is 1, so it stands for any larger
+# integer after rounding to odd (every format's range ends far below it)
+_FLOAT64_MAX_ODD = float.fromhex("0x1.fffffffffffffp+1023")
+
+
+def _int_to_odd(n: int) -> float:
+    """A Python int rounded to odd in float64 (see kernels/widen.py): truncate, set the last bit if inexact."""
+    magnitude = abs(n)
+    drop = max(magnitude.bit_length() - 53, 0)
+    kept = magnitude >> drop
+    if magnitude & ((1 << drop) - 1):
+        kept |= 1
+    value = _FLOAT64_MAX_ODD if drop > 1023 - 52 else float(kept) * 2.0**drop  # both factors exact
+    return -value if n < 0 else value
+
+
+def _python_reals_to_odd(array: np.ndarray) -> np.ndarray:
+    """An object array of Python ints (of any size) and floats as float64: floats exactly, ints rounded to odd."""
+    flat = [_int_to_odd(v) if isinstance(v, int) else v for v in array.flat]
+    return np.array(flat, np.float64).reshape(array.shape)
 
 
 def kernel_input(array: np.ndarray) -> np.ndarray:

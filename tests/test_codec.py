@@ -20,7 +20,7 @@ from conftest import (
     twin_to_float64,
     twin_values,
 )
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lowfloat as lf
@@ -638,3 +638,26 @@ def test_encode_float32_in_place_into_its_own_bits():
     expected = lf.encode(x, "float32")
     lf.encode(x, "float32", out=x.view(np.uint32))
     assert_same_codes(x.view(np.uint32), expected)
+
+
+@settings(max_examples=300)
+@given(n=st.integers(min_value=-(2**1100), max_value=2**1100), name=st.sampled_from(FORMAT_NAMES),
+       rounding=st.sampled_from(lf.DETERMINISTIC_MODES))  # fmt: skip
+def test_python_ints_of_any_size_round_once_from_their_exact_value(n, name, rounding):
+    fmt = lf.get_format(name)
+    overflow = "saturate" if not fmt.has_nan and not fmt.has_inf else None
+    got = float(lf.quantize(n, name, rounding=rounding, overflow=overflow))
+    want = reference.quantize(n, name, rounding=rounding, overflow=overflow)
+    assert got == want or (math.isnan(got) and math.isnan(want))
+
+
+def test_python_int_just_above_a_float32_tie_rounds_up_not_to_even():
+    # 2**70 + 2**46 is the tie between 2**70 and 2**70 + 2**47; converting 2**70 + 2**46 + 1 to
+    # float64 first would land on the tie itself and round down to even
+    assert float(lf.quantize(2**70 + 2**46 + 1, "fp32")) == 2.0**70 + 2.0**47
+    assert lf.quantize([1, 2**70 + 3, 0.5], "bf16").tolist() == [1.0, 2.0**70, 0.5]
+
+
+def test_object_array_of_anything_but_python_ints_and_floats_raises_type_error():
+    with pytest.raises(TypeError, match="dtype object"):
+        lf.quantize(np.array([1, None], dtype=object), "fp32")
