@@ -15,6 +15,7 @@ import lowfloat as lf
 from lowfloat import reference
 from lowfloat.train import (
     MLP,
+    Dataset,
     Interrupted,
     Linear,
     Policy,
@@ -388,3 +389,46 @@ def test_npz_without_y_is_refused(tmp_path):
 def test_split_refuses_malformed_arrays(features, labels, match):
     with pytest.raises(ValueError, match=match):
         split(features, labels)
+
+
+# ------------------------------------------------------------------ runs that go wrong end with a report
+def test_learning_rate_that_diverges_ends_with_the_step_it_diverged_at():
+    history = train(TrainConfig(policy="fp32", lr=1e30, max_steps=30))
+    summary = history.summary()
+    step = summary["diverged_at_step"]
+    assert step is not None and 0 <= step < 30
+    assert all(not math.isfinite(row["loss"]) for row in history.steps if row["step"] >= step)
+    assert math.isfinite(history.steps[0]["loss"])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_inf_in_the_data_is_refused_up_front_naming_the_array(bad):
+    data = load_digits()
+    x = data.X_test.copy()
+    x[3, 5] = bad  # one value: it would silently zero or poison every activation it reaches
+    with pytest.raises(ValueError, match=r"X_test holds 1 NaN or infinite values in 1 rows"):
+        Dataset(data.X_train, data.y_train, x, data.y_test, name="poisoned")
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        split(np.concatenate([data.X_train, x]), np.concatenate([data.y_train, data.y_test]))
+
+
+def test_huge_but_finite_inputs_overflow_float16_and_the_dynamic_scaler_skips_those_steps():
+    data = load_digits()
+    huge = Dataset(data.X_train * np.float32(2.0**16), data.y_train, data.X_test, data.y_test, name="huge")
+    summary = train(TrainConfig(policy="fp16", scaler="dynamic", max_steps=12), data=huge).summary()
+    assert summary["skipped_steps"] == 12 and summary["min_loss_scale"] == 2.0**16 * 0.5**11
+
+
+def test_loss_scale_driven_to_its_limits_ends_without_an_exception():
+    # an initial scale that overflows every float16 gradient: the scaler backs off step after step
+    summary = train(TrainConfig(policy="fp16", scaler="dynamic", init_scale=2.0**120, max_steps=40)).summary()
+    assert summary["skipped_steps"] > 0 and summary["final_loss_scale"] < 2.0**120
+    assert summary["diverged_at_step"] is None and math.isfinite(summary["final_loss"])
+
+
+def test_transient_overflow_that_recovers_is_not_divergence():
+    history = train(TrainConfig(policy="fp32", max_steps=6))
+    history.steps[2]["loss"] = math.inf  # one bad step in the middle
+    assert history.diverged_at_step is None
+    history.steps[-1]["loss"] = math.nan
+    assert history.diverged_at_step == history.steps[-1]["step"]

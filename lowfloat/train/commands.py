@@ -172,6 +172,8 @@ def _run_train(args) -> int:
           f"skipped steps {s['skipped_steps']}  lost updates {100 * s['lost_update_fraction']:.2f}%  "
           f"loss scale {s['min_loss_scale']:.4g}..{s['final_loss_scale']:.4g}  "
           f"({s['steps']} steps, {s['seconds']:.1f} s{', interrupted' if status else ''})")  # fmt: skip
+    if s["diverged_at_step"] is not None:
+        print(f"diverged: the loss was NaN or infinite from step {s['diverged_at_step']} to the end")
     if args.json:
         history.to_json(args.json)
     if args.csv:

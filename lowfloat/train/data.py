@@ -28,6 +28,21 @@ class Dataset:
     y_test: np.ndarray
     name: str = "data"
 
+    def __post_init__(self):
+        # a NaN or inf feature would not stop training: it silently zeroes or poisons every activation
+        for part in ("X_train", "X_test"):
+            values = np.asarray(getattr(self, part))
+            if values.ndim != 2 or values.dtype.kind not in "iuf":
+                raise ValueError(f"{part} must be a 2-D array of real numbers, got {values.dtype} {values.shape}")
+            bad = values.size - int(np.count_nonzero(np.isfinite(values)))
+            if bad:
+                rows = int(np.count_nonzero(~np.isfinite(values).all(axis=1)))
+                raise ValueError(f"{part} holds {bad} NaN or infinite values in {rows} rows; clean or drop them first")
+        for part in ("y_train", "y_test"):
+            labels = np.asarray(getattr(self, part))
+            if labels.ndim != 1 or labels.dtype.kind not in "iu" or (labels.size and labels.min() < 0):
+                raise ValueError(f"{part} must be a 1-D array of non-negative integer labels")
+
     @property
     def n_features(self) -> int:
         return self.X_train.shape[1]
@@ -61,8 +76,8 @@ def split(X, y, *, test_fraction=0.2, seed=0, name="data") -> Dataset:  # noqa: 
         raise ValueError(f"X must be (n, features) and y (n,), got X {X.shape} and y {y.shape}")
     if y.dtype.kind not in "iu" or (y.size and y.min() < 0):
         raise ValueError(f"y must hold non-negative integer labels, got dtype {y.dtype}")
-    if X.dtype.kind not in "iuf" or not np.isfinite(X).all():
-        raise ValueError("X must hold finite real numbers")
+    if X.dtype.kind not in "iuf":
+        raise ValueError(f"X must hold real numbers, got dtype {X.dtype}")  # non-finite ones: Dataset refuses them
     n_test = round(X.shape[0] * test_fraction) if 0 < test_fraction < 1 else 0
     if not 0 < n_test < X.shape[0]:
         raise ValueError(f"test_fraction={test_fraction!r} leaves the train or test set empty for {X.shape[0]} samples")

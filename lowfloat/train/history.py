@@ -87,6 +87,20 @@ class History:
         """Over the run: nonzero weight increments that rounded away in the master weights."""
         return self.lost[0] / self.lost[1] if self.lost[1] else 0.0
 
+    @property
+    def diverged_at_step(self):
+        """The step from which the loss stayed NaN or infinite to the end of the run; None if it did not.
+
+        Steps skipped by a loss scaler (a transient overflow) do not count as
+        divergence as long as a later step has a finite loss again.
+        """
+        step = None
+        for row in reversed(self.steps):
+            if math.isfinite(row["loss"]):
+                break
+            step = row["step"]
+        return step
+
     def summary(self) -> dict:
         """One row: the run's name and outcome."""
         scales = [row["loss_scale"] for row in self.steps]
@@ -105,6 +119,7 @@ class History:
             "steps": len(self.steps),
             "seconds": self.seconds,
             "interrupted": self.interrupted,
+            "diverged_at_step": self.diverged_at_step,
         }
 
     # ------------------------------------------------------------ export
