@@ -34,12 +34,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from .arrays import as_real_array, kernel_input
 from .codec import encode, quantize
 from .formats import Format, get_format
 from .integer import IntFormat, code_values, element_format, element_max, round_to_codes
+from .kernels.jit import njit
 from .packing import packed_nbytes
 
 __all__ = ["BlockArray", "block_quantize", "SCALE_FORMATS", "SCALE_ROUNDINGS"]

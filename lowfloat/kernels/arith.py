@@ -35,11 +35,11 @@ from fractions import Fraction
 
 import numpy as np
 from llvmlite import ir
-from numba import njit
 from numba.core import cgutils, types
 from numba.extending import intrinsic, overload
 
 from .bitcast import bitcast
+from .jit import njit
 
 __all__ = ["fma", "add_to_odd", "mul_to_odd", "div_to_odd", "sqrt_to_odd", "fma_to_odd", "to_odd"]
 

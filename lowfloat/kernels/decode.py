@@ -1,8 +1,8 @@
 """Array kernels: codes to float bits.  Entry points as in :mod:`.encode`."""
 
 import numpy as np
-from numba import njit
 
+from .jit import njit
 from .scalar import decode_bits
 
 

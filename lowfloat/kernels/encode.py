@@ -16,8 +16,8 @@ dispatcher resolves slowly (about 35 us per call).
 """
 
 import numpy as np
-from numba import njit
 
+from .jit import njit
 from .nearest import encode_nearest
 from .scalar import encode_bits
 from .stochastic import encode_stochastic

@@ -13,10 +13,10 @@ exact sum rounded once.  Products of float32 values are exact in float64.
 """
 
 import numpy as np
-from numba import njit
 
 from .arith import add_to_odd
 from .bitcast import bitcast
+from .jit import njit
 from .nearest import quantize_nearest
 from .scalar import decode_bits, encode_bits
 from .stochastic import quantize_stochastic

@@ -27,11 +27,11 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
-from numba import njit
 
 from ..formats import Format
 from ..rounding import check_overflow
 from .bitcast import bitcast
+from .jit import njit
 from .layout import width_constants
 
 __all__ = ["nearest_constants", "encode_nearest", "quantize_nearest"]

@@ -5,8 +5,8 @@ points as in :mod:`.encode`; ``out`` may be ``bits`` itself (in place).
 """
 
 import numpy as np
-from numba import njit
 
+from .jit import njit
 from .nearest import quantize_nearest
 from .scalar import decode_bits, encode_bits
 from .stochastic import quantize_stochastic

@@ -22,9 +22,9 @@ Symbols, as in the OCP and IEEE 754 specs:
 """
 
 import numpy as np
-from numba import njit
 
 from .bitcast import bitcast
+from .jit import njit
 from .layout import width_constants
 from .wrapping import wrapping_add, wrapping_mul, xor_shift_right
 

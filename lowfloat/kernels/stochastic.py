@@ -27,9 +27,8 @@ in the input float's own subnormals (bfloat16 from float32) never take the
 second case: their bits are linear all the way down.
 """
 
-from numba import njit
-
 from .bitcast import bitcast
+from .jit import njit
 from .layout import width_constants
 from .nearest import finish_code, finish_value
 from .scalar import random_bits, significand

@@ -23,6 +23,7 @@ than it saves.
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -41,6 +42,17 @@ _pool_lock = threading.Lock()
 def thread_count() -> int:
     """Threads used for large arrays: Numba's setting (``NUMBA_NUM_THREADS``, default all cores)."""
     return max(1, int(numba.config.NUMBA_NUM_THREADS))
+
+
+def _forget_pool_in_child() -> None:
+    # a forked child inherits the pool object but none of its threads: work handed to
+    # it would wait for ever, so the child starts its own pool when it first needs one
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
 def _get_pool() -> ThreadPoolExecutor:

@@ -10,7 +10,8 @@ rounding to odd", IEEE TC 2008).
 """
 
 import numpy as np
-from numba import njit
+
+from .jit import njit
 
 
 @njit(cache=True, nogil=True)
