@@ -93,7 +93,9 @@ def gfloat_info(fmt) -> FormatInfo:
         domain=Domain.Extended if fmt.has_inf else Domain.Finite,
         has_nz=fmt.has_negative_zero,
         num_high_nans=(1 << fmt.man_bits) - 1 if high_nans is None else high_nans,
-        has_subnormals=fmt.has_subnormals,
+        # gfloat's has_subnormals=False makes exponent field 0 a normal binade (E8M0's 2**-127); a signed
+        # format without mantissa bits has only zero there, which gfloat spells has_subnormals=True
+        has_subnormals=fmt.has_subnormals or (fmt.signed and fmt.man_bits == 0),
         is_twos_complement=False,
     )
 
