@@ -119,11 +119,7 @@ def _elementwise(kernel, operands, fmt, rounding, overflow, rng, out):
     result = np.empty(shape, np.float64)
     with np.errstate(all="ignore"):  # IEEE special values are results here (only NUMBA_DISABLE_JIT=1 warns)
         kernel(*flat, result.reshape(-1))
-    nan = np.isnan(result)
     quantize(result, fmt, rounding=rounding, overflow=overflow, rng=rng, out=result)
-    # NaN stays NaN, as quantize documents, also where its general kernel (directed modes into
-    # formats without NaN) would give an infinity
-    result[nan] = np.nan
     if out is not None:
         out[...] = result
         return out

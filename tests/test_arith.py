@@ -297,3 +297,13 @@ def test_bad_out_raises():
         lf.add(np.ones(3), 1.0, "bf16", out=np.empty(4))
     with pytest.raises(ValueError, match="dtype"):
         lf.add(np.ones(3), 1.0, "bf16", out=np.empty(3, np.float32))
+
+
+@pytest.mark.parametrize("rounding", lf.ROUNDING_MODES)
+@pytest.mark.parametrize("name", ["float6_e2m3fn", "float4_e2m1fn", "float8_e4m3fn", "bfloat16"])
+def test_nan_operand_gives_nan_in_every_mode_even_in_formats_without_nan(name, rounding):
+    rng = 1 if rounding == "stochastic" else None
+    assert np.isnan(lf.add(np.nan, 1.0, name, rounding=rounding, rng=rng))
+    assert np.isnan(lf.sqrt(-1.0, name, rounding=rounding, rng=rng))
+    product = lf.matmul(np.float32([[np.nan, 1.0]]), np.float32([[1.0], [1.0]]), accumulate=name, rounding=rounding)
+    assert np.isnan(product).all()

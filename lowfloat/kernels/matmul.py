@@ -38,10 +38,7 @@ def round_value(value, index, rounder, key):
     else:
         code = encode_bits(bits, np.uint64, np.int64, lay, rnd, index, key)
         rounded = decode_bits(code, np.uint64, np.float64, lay, rnd[0])
-    result = bitcast(rounded, np.float64)
-    # NaN stays NaN, as quantize promises, also for formats without NaN (the general kernel
-    # alone would give it the overflow code there)
-    return value if value != value else result
+    return bitcast(rounded, np.float64)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
