@@ -81,6 +81,10 @@ def _operand(x, name: str) -> np.ndarray:
         if array.size and (int(array.max()) > 2**53 or int(array.min()) < -(2**53)):
             raise ValueError(f"{name} holds 64-bit integers beyond 2**53, which float64 cannot hold exactly")
         return array.astype(np.float64)
+    if dtype.kind == "O":  # Python ints of any size, and floats (as_real_array lets them through)
+        if any(isinstance(v, int) and abs(v) > 2**53 for v in array.flat):
+            raise ValueError(f"{name} holds Python integers beyond 2**53, which float64 cannot hold exactly")
+        return array.astype(np.float64)
     if dtype.kind == "f" and dtype.itemsize > 8:
         with np.errstate(over="ignore", invalid="ignore"):
             wide = array.astype(np.float64)

@@ -17,7 +17,12 @@ __all__ = ["as_real_array", "check_out", "kernel_input"]
 
 
 def as_real_array(x, what: str = "x") -> np.ndarray:
-    """``x`` as a real NumPy array (any shape), or TypeError naming the problem."""
+    """``x`` as a real NumPy array (any shape), or TypeError naming the problem.
+
+    Python ints too large for int64 stay Python ints (an object array, with
+    any Python floats beside them): their exact value is kept until
+    :func:`kernel_input` rounds them to odd.
+    """
     array = x if isinstance(x, np.ndarray) else np.asarray(x)
     kind = array.dtype.kind
     if kind in "fiu":
@@ -29,7 +34,7 @@ def as_real_array(x, what: str = "x") -> np.ndarray:
     if kind == "c":
         raise TypeError(f"{what} is complex ({array.dtype}); round the real and imaginary parts separately")
     if kind == "O" and array.size and all(_is_python_real(v) for v in array.flat):
-        return _python_reals_to_odd(array)
+        return array  # Python ints of any size (and floats): kernel_input rounds them to odd
     names = {"O": "object", "U": "string", "S": "bytes", "M": "datetime", "m": "timedelta", "V": "structured"}
     raise TypeError(f"{what} has dtype {array.dtype} ({names.get(kind, 'non-numeric')}); expected real numbers")
 
@@ -64,8 +69,8 @@ def kernel_input(array: np.ndarray) -> np.ndarray:
     """A native-endian, C-contiguous float32 or float64 array with the same values.
 
     float32 and float64 stay as they are; float16 and integers of up to 32
-    bits widen exactly to float64 (float16 to float32); int64, uint64 and long
-    double round to odd in float64.
+    bits widen exactly to float64 (float16 to float32); int64, uint64, Python
+    ints of any size and long double round to odd in float64.
     """
     with np.errstate(invalid="ignore"):  # signalling NaNs quieten silently
         return _kernel_input(array)
@@ -87,6 +92,8 @@ def _kernel_input(array: np.ndarray) -> np.ndarray:
         return out
     if dtype.kind in "iu":
         return np.asarray(array, dtype=np.float64, order="C")
+    if dtype.kind == "O":  # Python ints and floats, as as_real_array let through
+        return _python_reals_to_odd(array)
     return _longdouble_to_odd(np.asarray(array, order="C"))
 
 

@@ -307,3 +307,11 @@ def test_nan_operand_gives_nan_in_every_mode_even_in_formats_without_nan(name, r
     assert np.isnan(lf.sqrt(-1.0, name, rounding=rounding, rng=rng))
     product = lf.matmul(np.float32([[np.nan, 1.0]]), np.float32([[1.0], [1.0]]), accumulate=name, rounding=rounding)
     assert np.isnan(product).all()
+
+
+def test_python_integer_operand_beyond_2_53_raises_value_error_rather_than_rounding_silently():
+    assert float(lf.add(2**53, 1, "fp32")) == 2.0**53  # exact operands: fine
+    with pytest.raises(ValueError, match=r"y holds Python integers beyond 2\*\*53"):
+        lf.add(1.0, 2**70 + 1, "fp32")
+    with pytest.raises(ValueError, match=r"x holds Python integers beyond 2\*\*53"):
+        lf.sum([1, 2**64 + 3], "fp32")
