@@ -419,3 +419,28 @@ def test_stochastic_rounding_beyond_index_2_pow_32_draws_fresh_bits_on_both_path
     beyond = [results[(1 << 32) + offset] for offset in range(0, 40)]
     assert beyond != low[:40]
     assert {1.25, 1.375} <= set(results.values())
+
+
+@pytest.mark.parametrize("first", [(1 << 32) - 40, (5 << 32) - 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["encode", "quantize"])
+def test_stochastic_fast_path_run_across_a_2_pow_32_boundary_equals_the_general_kernel(kind, dtype, first):
+    # float32 lanes count the index's low half in 32 bits and split the loop where it wraps:
+    # one call whose elements straddle the wrap must draw every element's own bits
+    from lowfloat.kernels.encode import _encode
+    from lowfloat.kernels.quantize import _quantize
+
+    fmt = lf.get_format("e4m3")
+    uint, sint = (np.uint32, np.int32) if dtype == np.float32 else (np.uint64, np.int64)
+    values = np.random.default_rng(3).uniform(-400, 400, 80).astype(dtype)
+    lay, rnd, fast, use_fast = _kernel_setup(fmt, "stochastic", None, dtype)
+    assert use_fast == 2
+    kernel, out_dtype = (_encode, fmt.code_dtype) if kind == "encode" else (_quantize, uint)
+    key = np.uint64(0x0123456789ABCDEF)
+    results = []
+    for path in (2, 0):
+        out = np.zeros(values.size, out_dtype)
+        kernel(values.view(uint), out, first, uint, sint, dtype, lay, rnd, key, fast, path)
+        results.append(out)
+    np.testing.assert_array_equal(results[0], results[1])
+    assert len(set(results[0].tolist())) > 20  # the elements really were rounded, not left at zero

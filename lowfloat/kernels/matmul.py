@@ -18,7 +18,7 @@ from .arith import add_to_odd
 from .bitcast import bitcast
 from .jit import njit
 from .nearest import quantize_nearest
-from .scalar import decode_bits, encode_bits
+from .scalar import decode_bits, encode_bits, random_bits
 from .stochastic import quantize_stochastic
 
 __all__ = ["round_value", "add_round", "sum_rows", "matmul_kernel"]
@@ -32,9 +32,10 @@ def round_value(value, index, rounder, key):
     lay, rnd, fast, use_fast = rounder
     bits = bitcast(np.float64(value), np.uint64)
     if use_fast == 1:
-        rounded = quantize_nearest(bits, np.uint64, np.float64, fast)
+        rounded = quantize_nearest(bits, np.uint64, np.int64, np.float64, fast)
     elif use_fast == 2:
-        rounded = quantize_stochastic(bits, index, key, np.uint64, np.int64, np.float64, lay, fast)
+        random = random_bits(index, key, np.uint64)
+        rounded = quantize_stochastic(bits, random, np.uint64, np.int64, np.float64, lay, fast)
     else:
         code = encode_bits(bits, np.uint64, np.int64, lay, rnd, index, key)
         rounded = decode_bits(code, np.uint64, np.float64, lay, rnd[0])
@@ -116,15 +117,14 @@ def matmul_kernel(a, b, out, chunk, promote, acc_rounder, main_rounder, out_roun
                     if use_fast == 1:  # nearest-even: the branch-free fast path, vectorised over j
                         for j in range(n):
                             bits = bitcast(add_to_odd(part[j], a_it * b_row[j]), np.uint64)
-                            part[j] = bitcast(quantize_nearest(bits, np.uint64, np.float64, fast), np.float64)
+                            part[j] = bitcast(quantize_nearest(bits, np.uint64, np.int64, np.float64, fast), np.float64)
                     elif use_fast == 2:  # stochastic: its fast path, inlined (a call per element costs 5x)
                         base = ((p * m + i) * n) * k_len + t
                         lay = acc_rounder[0]
                         for j in range(n):
                             bits = bitcast(add_to_odd(part[j], a_it * b_row[j]), np.uint64)
-                            rounded = quantize_stochastic(
-                                bits, base + j * k_len, key, np.uint64, np.int64, np.float64, lay, fast
-                            )
+                            random = random_bits(base + j * k_len, key, np.uint64)
+                            rounded = quantize_stochastic(bits, random, np.uint64, np.int64, np.float64, lay, fast)
                             part[j] = bitcast(rounded, np.float64)
                     else:
                         base = ((p * m + i) * n) * k_len + t

@@ -108,13 +108,18 @@ def _round_nearest(bits, U, F, fast):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def finish_value(r, sign, magnitude, U, fast):
-    """Output bits from the rounded magnitude ``r``: sign, overflow and NaN (shared with stochastic.py)."""
+def finish_value(r, sign, magnitude, U, I, fast):
+    """Output bits from the rounded magnitude ``r``: sign, overflow and NaN (shared with stochastic.py).
+
+    The comparisons are signed (one SIMD instruction; unsigned ones take
+    two): ``magnitude`` is below the sign bit, and so is ``r`` wherever the
+    input is not NaN.
+    """
     max_bits = fast[7]
     inf_bits, big_fixed, big_sign_mask, nan_fixed, nan_sign_mask, zero_sign_mask = fast[9:]
     out = U(sign | r) if r != U(0) else U(sign & zero_sign_mask)
-    out = U(U(sign & big_sign_mask) | big_fixed) if r > max_bits else out
-    out = U(U(sign & nan_sign_mask) | nan_fixed) if magnitude > inf_bits else out
+    out = U(U(sign & big_sign_mask) | big_fixed) if I(r) > I(max_bits) else out
+    out = U(U(sign & nan_sign_mask) | nan_fixed) if I(magnitude) > I(inf_bits) else out
     return out
 
 
@@ -135,12 +140,12 @@ def finish_code(code_mag, sign, magnitude, U, I, lay, fast):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def quantize_nearest(bits, U, F, fast):
+def quantize_nearest(bits, U, I, F, fast):
     """Bits of the float ``bits`` rounded to nearest even onto the format (see module docstring)."""
     keep_mask, min_normal, c = fast[3:6]
     sign, magnitude, rounded, t = _round_nearest(bits, U, F, fast)
-    r = bitcast(t - c, U) if magnitude < min_normal else U(rounded & keep_mask)
-    return finish_value(r, sign, magnitude, U, fast)
+    r = bitcast(t - c, U) if I(magnitude) < I(min_normal) else U(rounded & keep_mask)
+    return finish_value(r, sign, magnitude, U, I, fast)
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -35,8 +35,8 @@ from .wrapping import wrapping_add, wrapping_mul, xor_shift_right
 # "lowbias32" mixer (C. Wellons, "Prospecting for hash functions", 2018) on
 # the index's low half XOR the key's low half, plus the high halves times a
 # golden-ratio constant: 32-bit multiplies vectorise over 8 lanes on AVX2
-# where 64-bit ones cannot, and a second round adds 9 instructions to the
-# stochastic fast path's 81 per 8 elements.  The mixer is a bijection, so
+# where 64-bit ones cannot, and a second round would add 9 instructions to the
+# stochastic fast path's 60 per 8 elements.  The mixer is a bijection, so
 # within 2**32 elements no two share their bits; tests/test_stochastic.py
 # checks neighbouring elements and neighbouring seeds for independence.
 _GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
@@ -55,24 +55,44 @@ def _mix32(x):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _hash32(low, high, key):
-    """The float32 lanes' random bits: ``low``, ``high`` the two halves of the index (uint32)."""
-    key_low = np.uint32(key & np.uint64(0xFFFFFFFF))
-    key_high = np.uint32(key >> np.uint64(32))
-    return _mix32(wrapping_add(np.uint32(low ^ key_low), wrapping_mul(np.uint32(high ^ key_high), _GOLDEN32)))
+def random_stream(index, count, key, U):
+    """A run of elements whose random bits the loop can draw cheaply, from element ``index`` on.
+
+    Returns ``(n, counter, step, salt)``: element ``index + j`` of the run
+    (``j < n <= count``) gets ``stream_bits(counter + j * step, salt, key, U)``
+    -- the loop adds ``step`` with
+    :func:`~lowfloat.kernels.wrapping.wrapping_add`, so the counter stays in
+    the lanes' width.  For float32 lanes the counter is the index's low half
+    and a run ends where it wraps: the high half is fixed within a run, so its
+    share of the hash (``salt``) is computed once.  For float64 lanes the
+    counter is SplitMix64's Weyl sequence itself.
+    """
+    if width_constants(U)[0] == 31:
+        low = np.uint64(index) & np.uint64(0xFFFFFFFF)
+        high = np.uint32(np.uint64(index) >> np.uint64(32))
+        key_high = np.uint32(key >> np.uint64(32))
+        n = min(np.int64(count), np.int64(np.uint64(1 << 32) - low))
+        return n, U(low), U(1), U(wrapping_mul(np.uint32(high ^ key_high), _GOLDEN32))
+    weyl = wrapping_add(key, wrapping_mul(wrapping_add(np.uint64(index), np.uint64(1)), _GOLDEN_GAMMA))
+    return np.int64(count), U(weyl), U(_GOLDEN_GAMMA), U(0)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def stream_bits(counter, salt, key, U):
+    """Random bits (type ``U``) from a counter of a run (see :func:`random_stream`)."""
+    if width_constants(U)[0] == 31:
+        key_low = np.uint32(key & np.uint64(0xFFFFFFFF))
+        return U(_mix32(wrapping_add(np.uint32(np.uint32(counter) ^ key_low), np.uint32(salt))))
+    z = wrapping_mul(xor_shift_right(np.uint64(counter), np.uint64(30)), _MIX1)
+    z = wrapping_mul(xor_shift_right(z, np.uint64(27)), _MIX2)
+    return U(xor_shift_right(z, np.uint64(31)))
 
 
 @njit(cache=True, nogil=True, inline="always")
 def random_bits(index, key, U):
     """Random bits (type ``U``) for element ``index`` under ``key`` (a uint64)."""
-    if width_constants(U)[0] == 31:
-        low = np.uint32(np.uint64(index) & np.uint64(0xFFFFFFFF))
-        high = np.uint32(np.uint64(index) >> np.uint64(32))
-        return U(_hash32(low, high, key))
-    z = wrapping_add(key, wrapping_mul(wrapping_add(np.uint64(index), np.uint64(1)), _GOLDEN_GAMMA))
-    z = wrapping_mul(xor_shift_right(z, np.uint64(30)), _MIX1)
-    z = wrapping_mul(xor_shift_right(z, np.uint64(27)), _MIX2)
-    return U(xor_shift_right(z, np.uint64(31)))
+    n, counter, step, salt = random_stream(index, 1, key, U)
+    return stream_bits(counter, salt, key, U)
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -1,9 +1,9 @@
 """The stochastic-rounding fast path, for the formats of the nearest-even one.
 
 Bit-identical to the general kernel in :mod:`lowfloat.kernels.scalar` (the
-workbench and the tests compare them) and about three and a half times as
-fast: it adds random bits to the input's own bits and clears the dropped
-ones, where the general kernel takes the significand apart and compares.  ``W`` is the lane
+workbench and the tests compare them) and about five times as fast: it adds
+random bits to the input's own bits and clears the dropped ones, where the
+general kernel takes the significand apart and compares.  ``W`` is the lane
 width (32 or 64), ``R`` the element's ``W`` random bits, ``es`` the number
 of the input significand's bits below the target's spacing at the input
 (``exact_shift`` of :func:`~lowfloat.kernels.scalar.significand`: ``k`` in
@@ -18,9 +18,11 @@ smallest subnormal.
   walks into the exponent by itself, and in the subnormal range the cleared
   bits leave a multiple of ``q``, as the float's own spacing is finer there.
 * ``x < q``: the result is ``q`` or 0.  The general kernel compares the top
-  bits of ``R`` with the top bits of the fraction ``x / q = sig / 2**es``;
-  both comparisons amount to ``R < floor(x / q * 2**W)``, an integer shift
-  of ``sig`` either way (left when ``es <= W``, right otherwise).
+  bits of ``R`` with the top bits of the fraction ``x / q``; both
+  comparisons amount to ``R < floor(x / q * 2**W)``.  That threshold is the
+  significand moved to the top of the lane and shifted right by
+  ``c = in_bias - 1 + sub_exp - max(exp_field, 1)``: one shift, where
+  ``c >= W`` leaves nothing.
 
 The result is the rounded value's bits; its code (for ``encode``) is read
 off them as the nearest-even path does.  Formats whose subnormal range lies
@@ -32,7 +34,6 @@ from .bitcast import bitcast
 from .jit import njit
 from .layout import width_constants
 from .nearest import finish_code, finish_value
-from .scalar import random_bits, significand
 from .wrapping import shift_left, shift_right
 
 
@@ -40,41 +41,48 @@ from .wrapping import shift_left, shift_right
 def _round_stochastic(bits, random, U, I, lay, fast):
     """Sign, magnitude and the bits of the magnitude rounded stochastically with ``random`` bits."""
     sign_shift, in_man, in_bias, in_exp_max = width_constants(U)
-    m, bias, sub_exp = lay[0], lay[1], lay[10]
-    min_normal = fast[4]
-    width = I(sign_shift + 1)
-    sign = U(bits & U(U(1) << U(sign_shift)))
+    bias, sub_exp = lay[1], lay[10]
+    shift, min_normal = fast[0], fast[4]
+    lane = U(sign_shift)
+    integer_only = min_normal == U(0)
+    sign = U(bits & U(U(1) << lane))
     magnitude = U(bits ^ sign)
-    exp_field, man_field, sig, t, tt, es = significand(magnitude, U, I, m, bias, 0)
-    # 1) x >= q: add the complement of the top es random bits, clear the es dropped bits
-    drop = U(min(es, I(in_man)))  # es exceeds in_man only when x < q, where step 2 decides
-    add = shift_right(U(~random), U(U(width) - drop))  # a shift by W (drop 0) is taken mod W ...
-    add = add if drop != U(0) else U(0)  # ... so select: nothing to add when nothing drops
-    rounded = U(U(magnitude + add) & U(~U(shift_left(U(1), drop) - U(1))))
-    # 2) x < q: q with probability x / q, i.e. when random < floor(x / q * 2**W)
-    q_bits = U(U(I(sub_exp + in_bias)) << U(in_man)) if min_normal != U(0) else U(0)
-    left = U(max(I(width - es), I(0)))
-    right = max(I(es - width), I(0))
-    fraction = shift_right(shift_left(sig, left), U(right))
-    fraction = U(0) if right > I(sign_shift) else fraction
-    tiny = q_bits if random < fraction else U(0)
-    r = tiny if magnitude < q_bits else rounded
+    exp_field = I(magnitude >> U(in_man))
+    # es = k + max(1 - t, 0), t the target's biased exponent of x's binade (exact_shift of
+    # significand()); integer-only formats keep es = k all the way down, float32 subnormals too
+    es_base = I(shift) if integer_only else I(I(shift) + I(1 + in_bias) - I(bias))
+    es = max(I(shift), I(es_base - exp_field))
+    # 1) x >= q (es <= in_man): add the top es bits of ~random, clear the es dropped bits.
+    #    Shifting ~random right once first makes es = 0 add nothing, with no select.
+    add = shift_right(U(U(~random) >> U(1)), U(I(sign_shift) - es))
+    rounded = U(U(magnitude + add) & shift_left(U(~U(0)), U(es)))
+    # 2) x < q: q when random < floor(x / q * 2**W).  With sig the significand (implicit bit
+    #    included), that threshold is (sig << top) >> c, top = W - 1 - in_man putting sig's
+    #    leading bit at the lane's top, c = in_bias - 1 + sub_exp - max(exp_field, 1) >= 0.
+    implicit = U(0) if exp_field == I(0) else U(U(1) << lane)
+    wide = U(U(magnitude << U(sign_shift - in_man)) | implicit)
+    c = I(I(in_bias - 1) + I(sub_exp) - max(exp_field, I(1)))
+    threshold = shift_right(wide, U(c))
+    threshold = U(0) if c > I(sign_shift) else threshold
+    q_bits = U(0) if integer_only else U(U(I(sub_exp + in_bias)) << U(in_man))
+    tiny = q_bits if random < threshold else U(0)
+    r = tiny if I(magnitude) < I(q_bits) else rounded  # both below the sign bit
     return sign, magnitude, r
 
 
 @njit(cache=True, nogil=True, inline="always")
-def quantize_stochastic(bits, index, key, U, I, F, lay, fast):
-    """Bits of the float ``bits`` (element ``index``) rounded stochastically onto the format."""
-    sign, magnitude, r = _round_stochastic(bits, random_bits(index, key, U), U, I, lay, fast)
-    return finish_value(r, sign, magnitude, U, fast)
+def quantize_stochastic(bits, random, U, I, F, lay, fast):
+    """Bits of the float ``bits`` rounded stochastically onto the format with ``random`` bits."""
+    sign, magnitude, r = _round_stochastic(bits, random, U, I, lay, fast)
+    return finish_value(r, sign, magnitude, U, I, fast)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def encode_stochastic(bits, index, key, U, I, F, lay, fast):
-    """Code of the float ``bits`` (element ``index``) rounded stochastically into the format."""
+def encode_stochastic(bits, random, U, I, F, lay, fast):
+    """Code of the float ``bits`` rounded stochastically into the format with ``random`` bits."""
     sign_shift = width_constants(U)[0]
     shift, min_normal, c, c_bits, rebias = fast[0], fast[4], fast[5], fast[6], fast[8]
-    sign, magnitude, r = _round_stochastic(bits, random_bits(index, key, U), U, I, lay, fast)
+    sign, magnitude, r = _round_stochastic(bits, random, U, I, lay, fast)
     # a subnormal result is a multiple of q below 2**emin: adding C = 2**(emin - m + in_man),
     # whose ulp is q, is exact and leaves the code in the low bits (normal operands only)
     subnormal_code = I(bitcast(bitcast(r, F) + c, U) - c_bits)
