@@ -135,7 +135,7 @@ def finish_code(code_mag, sign, magnitude, U, I, lay, fast):
     sign_bit = (zero_sign if code_mag == I(0) else I(sign_code)) if negative else I(0)
     code = I(code_mag | sign_bit)
     code = (I(big_neg) if negative else I(big_pos)) if code_mag > I(max_mag) else code
-    code = (I(nan_neg) if negative else I(nan_pos)) if magnitude > inf_bits else code
+    code = (I(nan_neg) if negative else I(nan_pos)) if I(magnitude) > I(inf_bits) else code  # signed: as finish_value
     return code
 
 
@@ -156,5 +156,5 @@ def encode_nearest(bits, U, I, F, lay, fast):
     sign, magnitude, rounded, t = _round_nearest(bits, U, F, fast)
     subnormal_code = I(bitcast(t, U) - c_bits)
     normal_code = I(U(U(rounded >> U(shift & U(sign_shift))) - rebias))
-    code_mag = subnormal_code if magnitude < min_normal else normal_code
+    code_mag = subnormal_code if I(magnitude) < I(min_normal) else normal_code
     return finish_code(code_mag, sign, magnitude, U, I, lay, fast)

@@ -87,5 +87,5 @@ def encode_stochastic(bits, random, U, I, F, lay, fast):
     # whose ulp is q, is exact and leaves the code in the low bits (normal operands only)
     subnormal_code = I(bitcast(bitcast(r, F) + c, U) - c_bits)
     normal_code = I(I(r >> U(shift & U(sign_shift))) - I(rebias))  # signed: below min_normal it is unused
-    code_mag = subnormal_code if r < min_normal else normal_code
+    code_mag = subnormal_code if I(r) < I(min_normal) else normal_code
     return finish_code(code_mag, sign, magnitude, U, I, lay, fast)
