@@ -16,9 +16,13 @@ For each format:
 3. timing: every variant below, repetitions interleaved in one process;
    one table of medians, then the acceptance ratios.
 
-Formats of up to 16 bits decode through a table of every code's value
-(``lookup``); the arithmetic kernel that builds the table
-(``decode_float32``) is timed beside it to show what the table saves.
+bfloat16 and tensorfloat32 decode to float32 by a shift (``shift_float32``);
+the other signed formats of up to 16 bits by a short arithmetic kernel
+(``small_float32``, ``small_float64``); the rest of the formats of up to 16
+bits (E8M0, formats whose subnormals lie below the float's normal range)
+through a table of every code's value (``lookup``).  The table lookup and
+the general per-code kernel (``decode_float32``, which builds the table) are
+timed beside them.
 
 Variants (rows of the table):
 
@@ -26,10 +30,11 @@ Variants (rows of the table):
     lowfloat.decode(c)                        public API, allocates the values (split across threads from
                                               PARALLEL_MIN_SIZE)
     lowfloat.decode(c, out=)                  public API into a preallocated out
-    kernel, serial -> out                     the kernel the public call launches (lookup), with the
+    kernel, serial -> out                     the kernel the public call launches, with the
                                               arguments lowfloat.decode builds, over the whole array on this thread
     threads.run, split -> out                 the same launch split across threads.run's pool, whatever the size
-    arithmetic decode_float32, serial -> out  the per-code arithmetic (what builds the table), serial
+    arithmetic decode_float32, serial -> out  the general per-code arithmetic (what builds the table), serial
+    table lookup, serial -> out               the lookup in the table of every code's value (formats of <= 16 bits)
     f64 kernel, serial -> out                 float64 values (dtype=np.float64), serial kernel
     f64 lowfloat.decode(out=)                 float64 values through the public API into out
     numpy view + astype                       c.view(float16).astype(float32)             (float16 only)
@@ -46,8 +51,9 @@ import numpy as np
 from _bench import Bench, Reference, ml_dtype, other_libraries, parse_args, reference_of, run_bench
 
 import lowfloat
+from lowfloat.codec import _value_table
 from lowfloat.formats import get_format
-from lowfloat.kernels.decode import decode_float32
+from lowfloat.kernels.decode import decode_float32, lookup
 from lowfloat.kernels.layout import layout
 
 
@@ -96,10 +102,16 @@ def arithmetic_kernel(data, fmt, out) -> list[tuple]:
     except TypeError as error:
         print(f"  skip arithmetic decode_float32: {error}")
         return []
-    return [(ARITHMETIC, lambda: decode_float32(codes, bits, 0, codes.size, *rest))]
+    variants = [(ARITHMETIC, lambda: decode_float32(codes, bits, 0, codes.size, *rest))]
+    fmt = get_format(fmt)
+    if fmt.bits <= 16:
+        table = _value_table(fmt, np.dtype(np.float32))
+        variants.append((LOOKUP, lambda: lookup(codes, bits, 0, codes.size, table)))
+    return variants
 
 
 ARITHMETIC = "arithmetic decode_float32, serial -> out"
+LOOKUP = "table lookup, serial -> out"
 
 BENCH = Bench(
     op="decode",

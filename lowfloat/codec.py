@@ -14,7 +14,15 @@ import numpy as np
 
 from .arrays import as_real_array, check_out, kernel_input
 from .formats import get_format
-from .kernels.decode import decode_float32, decode_float64, lookup, shift_float32
+from .kernels.decode import (
+    decode_float32,
+    decode_float64,
+    lookup,
+    shift_float32,
+    small_constants,
+    small_float32,
+    small_float64,
+)
 from .kernels.encode import encode_float32, encode_float64
 from .kernels.layout import DEFAULT_ROUNDING, STOCHASTIC_ROUNDING, bits_type, layout
 from .kernels.nearest import nearest_constants
@@ -256,8 +264,12 @@ def decode(codes, fmt, *, dtype=np.float32, out=None):
     check_out(out, array.shape, dtype, src)
     result = _target(out, array.shape, dtype)
     uint = bits_type(dtype)
+    small = small_constants(fmt, dtype)
     if dtype == np.float32 and fmt.specials == "ieee" and (fmt.exp_bits, fmt.bias) == (8, 127):
         run(shift_float32, src.size, src.reshape(-1), result.reshape(-1).view(uint), 23 - fmt.man_bits)
+    elif small is not None:
+        kernel = small_float32 if dtype == np.float32 else small_float64
+        run(kernel, src.size, src.reshape(-1), result.reshape(-1).view(uint), small)
     elif fmt.bits <= 16:
         run(lookup, src.size, src.reshape(-1), result.reshape(-1).view(uint), _value_table(fmt, dtype))
     else:

@@ -1,8 +1,9 @@
-"""The fast paths (nearest-even, stochastic) give bit-identical results to the general kernel.
+"""The fast paths (nearest-even, stochastic, small-format decode) give bit-identical results to the general kernels.
 
-The general kernel in lowfloat/kernels/scalar.py is the definition for every
-mode; the fast paths in nearest.py and stochastic.py must never differ from
-it, on any input bit pattern, for any format they serve.
+The general kernels in lowfloat/kernels/scalar.py are the definition for
+every mode; the fast paths in nearest.py, stochastic.py and decode.py must
+never differ from them, on any input bit pattern or code, for any format
+they serve.
 """
 
 import numpy as np
@@ -10,7 +11,9 @@ import pytest
 
 import lowfloat as lf
 from lowfloat.codec import _kernel_setup
+from lowfloat.kernels.decode import decode_float32, decode_float64, small_constants, small_float32, small_float64
 from lowfloat.kernels.encode import encode_float32, encode_float64
+from lowfloat.kernels.layout import layout
 from lowfloat.kernels.quantize import quantize_float32, quantize_float64
 
 FORMATS = [*lf.BUILTIN_FORMATS.values(), lf.Format(5, 4, 10, "ieee"), lf.Format(3, 1, 2, "fn"),
@@ -71,3 +74,35 @@ def test_fast_path_equals_general_kernel_bit_for_bit(fmt, rounding, dtype):
         quantize_kernel(bits, fast_values, 0, bits.size, lay, rnd, key, fast, path)
         quantize_kernel(bits, general_values, 0, bits.size, lay, rnd, key, fast, 0)
         np.testing.assert_array_equal(fast_values, general_values)
+
+
+GENERIC = [(8, 3, 127, "ieee"), (5, 0, 3, "none"), (3, 2, -4, "fnuz"), (6, 9, 60, "none"), (1, 3, 0, "none"),
+           (2, 1, 1, "fn"), (7, 8, 70, "ieee")]  # fmt: skip
+SMALL_FORMATS = [fmt for fmt in FORMATS if fmt.bits <= 16] + [lf.Format(*fields) for fields in GENERIC]
+SMALL_KERNELS = {
+    np.float32: (small_float32, decode_float32, np.uint32),
+    np.float64: (small_float64, decode_float64, np.uint64),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("fmt", SMALL_FORMATS, ids=lambda fmt: fmt.name)
+def test_small_format_decode_equals_general_decode_on_every_code(fmt, dtype):
+    constants = small_constants(fmt, dtype)
+    if constants is None:  # unsigned, over 16 bits, or subnormals below the float's normal range
+        assert not fmt.signed or fmt.bits > 16 or fmt.emin - fmt.man_bits < np.finfo(dtype).minexp
+        return
+    small, general, uint = SMALL_KERNELS[dtype]
+    codes = np.arange(1 << fmt.bits, dtype=fmt.code_dtype)
+    lay, rnd = layout(fmt)
+    fast_bits, general_bits = np.empty(codes.size, uint), np.empty(codes.size, uint)
+    small(codes, fast_bits, 0, codes.size, constants)
+    general(codes, general_bits, 0, codes.size, lay, rnd[0])
+    np.testing.assert_array_equal(fast_bits, general_bits)
+
+
+def test_small_format_decode_serves_the_formats_it_should():
+    served = {fmt.name for fmt in lf.BUILTIN_FORMATS.values() if small_constants(fmt, np.float32) is not None}
+    assert {"float16", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float4_e2m1fn", "float6_e3m2fn"} <= served
+    assert "bfloat16" not in served and "float8_e8m0fnu" not in served and "float32" not in served
+    assert small_constants(lf.BFLOAT16, np.float64) is not None

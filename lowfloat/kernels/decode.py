@@ -1,8 +1,15 @@
 """Array kernels: codes to float bits.  Entry points as in :mod:`.encode`."""
 
+from __future__ import annotations
+
+from functools import cache
+
 import numpy as np
 
+from ..formats import Format
+from .bitcast import bitcast
 from .jit import njit
+from .layout import layout, width_constants
 from .scalar import decode_bits
 
 
@@ -57,3 +64,76 @@ def shift_float32(codes, out, start, stop, shift):
         bits = np.uint32(np.uint32(c[j]) << amount)
         nan = np.uint32(bits & _MAGNITUDE32) > _INF32
         o[j] = np.uint32(np.uint32(bits & _SIGN32) | _QUIET_NAN32) if nan else bits
+
+
+@cache
+def small_constants(fmt: Format, dtype) -> tuple | None:
+    """Constants of :func:`small_float32` / :func:`small_float64` for ``fmt``, or None if they do not apply.
+
+    They apply to signed formats of up to 16 bits whose smallest subnormal is
+    a normal ``dtype`` value: float16, every fp8, fp6 and fp4 format, and
+    bfloat16 to float64.
+    """
+    float_type = np.dtype(dtype).type
+    info = np.finfo(float_type)
+    if not fmt.signed or fmt.bits > 16 or fmt.emin - fmt.man_bits < info.minexp:
+        return None
+    uint = np.uint32 if float_type is np.float32 else np.uint64
+    lay, _ = layout(fmt)
+    m, bias, max_mag, inf_mag, sign_code = (int(v) for v in lay[:5])
+    out_inf = ((1 << info.nexp) - 1) << info.nmant
+    never = (1 << (8 * np.dtype(uint).itemsize)) - 1  # above every code: a comparison that never holds
+    integers = (
+        sign_code,
+        sign_code - 1,  # the magnitude's bits
+        8 * np.dtype(uint).itemsize - fmt.bits,  # moves the code's sign bit to the float's
+        info.nmant - m,  # widens the mantissa field
+        (info.maxexp - 1 - bias) << info.nmant,  # re-biases the exponent field
+        1 << m,  # the first normal magnitude
+        inf_mag if fmt.has_inf else never,
+        inf_mag if fmt.has_inf else max_mag,  # magnitudes above it are NaN
+        sign_code if fmt.specials == "fnuz" else never,  # fnuz's NaN code
+        out_inf,
+        out_inf | (1 << (info.nmant - 1)),  # the canonical quiet NaN
+    )
+    return tuple(uint(v) for v in integers) + (float_type(2.0 ** (fmt.emin - fmt.man_bits)),)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _small(code, U, I, F, k):
+    """Bits of the value of a code of a small signed format (see :func:`small_constants`)."""
+    sign_code, mag_mask, sign_shift, man_shift, rebias, first_normal, inf_mag, nan_above, fnuz_nan = k[:9]
+    out_inf, out_nan, scale = k[9:]
+    lane = U(width_constants(U)[0])
+    c = U(code)
+    sign = U(U(c & sign_code) << U(sign_shift & lane))
+    mag = U(c & mag_mask)
+    # normal codes: widen the mantissa and re-bias the exponent, one shift and one addition;
+    # subnormal codes: mag * 2**sub_exp, an exact product that is a normal float
+    normal = U(U(mag << U(man_shift & lane)) + rebias)
+    subnormal = bitcast(F(I(mag)) * scale, U)
+    value = subnormal if I(mag) < I(first_normal) else normal
+    value = out_inf if mag == inf_mag else value
+    value = out_nan if (I(mag) > I(nan_above)) | (c == fnuz_nan) else value
+    return U(sign | value)
+
+
+@njit(cache=True, nogil=True)
+def small_float32(codes, out, start, stop, k):
+    """Decode a small format's codes to float32 bits by arithmetic (see :func:`small_constants`).
+
+    About 17 SIMD instructions per 8 codes: memory speed, where a 256 KiB
+    table (float16) misses L2 on random codes.  Gives :func:`decode_bits`'s
+    bits exactly, NaN included.
+    """
+    c, o = codes[start:stop], out[start:stop]
+    for j in range(c.size):
+        o[j] = _small(c[j], np.uint32, np.int32, np.float32, k)
+
+
+@njit(cache=True, nogil=True)
+def small_float64(codes, out, start, stop, k):
+    """:func:`small_float32` to float64 bits."""
+    c, o = codes[start:stop], out[start:stop]
+    for j in range(c.size):
+        o[j] = _small(c[j], np.uint64, np.int64, np.float64, k)
