@@ -125,18 +125,22 @@ def finish_value(r, sign, magnitude, U, I, fast):
 
 @njit(cache=True, nogil=True, inline="always")
 def finish_code(code_mag, sign, magnitude, U, I, lay, fast):
-    """The code from the rounded code magnitude: sign, overflow and NaN (shared with stochastic.py)."""
+    """The code from the rounded code magnitude: overflow, NaN and sign (shared with stochastic.py).
+
+    Overflow and NaN replace the magnitude, then the sign goes on: in signed
+    formats every negative special code is its positive one with the sign
+    bit set (fnuz's NaN, 0x80, is its own negative), so one sign selection
+    serves all three cases.
+    """
     m, bias, max_mag, inf_mag, sign_code, nan_pos, nan_neg, big_pos, big_neg, no_neg_zero, sub_exp = lay
     inf_bits = fast[9]
-    negative = sign != U(0)
-    # the sign bit to set: none on a zero of fnuz (no -0).  Selecting between two
-    # constants, not combining booleans, keeps the SIMD code free of mask packing.
-    zero_sign = I(0) if no_neg_zero != 0 else I(sign_code)
-    sign_bit = (zero_sign if code_mag == I(0) else I(sign_code)) if negative else I(0)
-    code = I(code_mag | sign_bit)
-    code = (I(big_neg) if negative else I(big_pos)) if code_mag > I(max_mag) else code
-    code = (I(nan_neg) if negative else I(nan_pos)) if I(magnitude) > I(inf_bits) else code  # signed: as finish_value
-    return code
+    code_mag = I(big_pos) if code_mag > I(max_mag) else code_mag
+    code_mag = I(nan_pos) if I(magnitude) > I(inf_bits) else code_mag  # signed: as finish_value
+    # then the sign, except on a zero of fnuz (no -0): one comparison with a magnitude that
+    # is 0 for fnuz and no magnitude otherwise (nested selects went to 64-bit lanes)
+    unsigned_mag = I(0) if no_neg_zero != 0 else I(-1)
+    code = I(code_mag | (I(sign_code) if sign != U(0) else I(0)))
+    return code_mag if code_mag == unsigned_mag else code
 
 
 @njit(cache=True, nogil=True, inline="always")
