@@ -33,9 +33,10 @@ def decode_float64(codes, out, start, stop, lay, unsigned):
 def lookup(codes, out, start, stop, table):
     """``out[i] = table[codes[i]]``: decoding through a table of every code's value.
 
-    For formats of up to 16 bits a table (at most 256 KiB of float32) stays
-    in cache and a lookup is cheaper than the arithmetic of ``decode_bits``,
-    which builds the table.
+    For the formats of up to 16 bits that :func:`small_float32` does not
+    serve (E8M0, formats whose subnormals lie below the float's normal
+    range): a lookup is cheaper than the general arithmetic of
+    ``decode_bits``, which builds the table.
     """
     c, o = codes[start:stop], out[start:stop]
     for j in range(c.size):
