@@ -19,9 +19,8 @@ import numpy as np
 
 from .jit import njit
 from .nearest import encode_nearest
-from .scalar import encode_bits, random_stream, stream_bits
-from .stochastic import encode_stochastic
-from .wrapping import wrapping_add
+from .scalar import encode_bits
+from .stochastic import encode_run, stochastic_runs
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -31,23 +30,10 @@ def _encode(bits, out, first, U, I, F, lay, rnd, key, fast, use_fast):
         for j in range(bits.size):
             out[j] = encode_nearest(bits[j], U, I, F, lay, fast)
     elif use_fast == 2:
-        done = 0
-        while done < bits.size:  # runs in which the random bits count in the lane's width
-            n, counter, step, salt = random_stream(first + done, bits.size - done, key, U)
-            src, dst = bits[done : done + n], out[done : done + n]
-            _stochastic_run(src, dst, counter, step, salt, key, U, I, F, lay, fast)
-            done += n
+        stochastic_runs(encode_run, bits, out, first, key, U, I, F, lay, fast)
     else:
         for j in range(bits.size):
             out[j] = encode_bits(bits[j], U, I, lay, rnd, first + j, key)
-
-
-# A function of its own, as in quantize.py: LLVM allocates this loop's registers well only there.
-@njit(cache=True, nogil=True)
-def _stochastic_run(bits, out, counter, step, salt, key, U, I, F, lay, fast):
-    for j in range(bits.size):
-        out[j] = encode_stochastic(bits[j], stream_bits(counter, salt, key, U), U, I, F, lay, fast)
-        counter = wrapping_add(counter, step)
 
 
 @njit(cache=True, nogil=True)

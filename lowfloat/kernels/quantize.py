@@ -8,9 +8,8 @@ import numpy as np
 
 from .jit import njit
 from .nearest import quantize_nearest
-from .scalar import decode_bits, encode_bits, random_stream, stream_bits
-from .stochastic import quantize_stochastic
-from .wrapping import wrapping_add
+from .scalar import decode_bits, encode_bits
+from .stochastic import quantize_run, stochastic_runs
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -20,25 +19,10 @@ def _quantize(bits, out, first, U, I, F, lay, rnd, key, fast, use_fast):
         for j in range(bits.size):
             out[j] = quantize_nearest(bits[j], U, I, F, fast)
     elif use_fast == 2:
-        done = 0
-        while done < bits.size:  # runs in which the random bits count in the lane's width
-            n, counter, step, salt = random_stream(first + done, bits.size - done, key, U)
-            src, dst = bits[done : done + n], out[done : done + n]
-            _stochastic_run(src, dst, counter, step, salt, key, U, I, F, lay, fast)
-            done += n
+        stochastic_runs(quantize_run, bits, out, first, key, U, I, F, lay, fast)
     else:
         for j in range(bits.size):
             out[j] = decode_bits(encode_bits(bits[j], U, I, lay, rnd, first + j, key), U, F, lay, rnd[0])
-
-
-# A function of its own, not inlined by Numba: compiled beside the other loops, LLVM's
-# register allocator shuffled this loop's two dozen constants between registers, a
-# quarter more instructions per element (kernels/bench_quantize.py --stochastic).
-@njit(cache=True, nogil=True)
-def _stochastic_run(bits, out, counter, step, salt, key, U, I, F, lay, fast):
-    for j in range(bits.size):
-        out[j] = quantize_stochastic(bits[j], stream_bits(counter, salt, key, U), U, I, F, lay, fast)
-        counter = wrapping_add(counter, step)
 
 
 @njit(cache=True, nogil=True)

@@ -34,7 +34,8 @@ from .bitcast import bitcast
 from .jit import njit
 from .layout import width_constants
 from .nearest import finish_code, finish_value
-from .wrapping import shift_left, shift_right
+from .scalar import random_stream, stream_bits
+from .wrapping import shift_left, shift_right, wrapping_add
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -89,3 +90,37 @@ def encode_stochastic(bits, random, U, I, F, lay, fast):
     normal_code = I(I(r >> U(shift & U(sign_shift))) - I(rebias))  # signed: below min_normal it is unused
     code_mag = subnormal_code if I(r) < I(min_normal) else normal_code
     return finish_code(code_mag, sign, magnitude, U, I, lay, fast)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def stochastic_runs(run, bits, out, first, key, U, I, F, lay, fast):
+    """Call ``run`` (:func:`quantize_run` or :func:`encode_run`) on each run of elements of one random stream.
+
+    Within a run the random bits' counter steps in the lanes' width (see
+    :func:`~lowfloat.kernels.scalar.random_stream`); ``first`` is the index
+    of ``bits[0]`` in the whole array.
+    """
+    done = 0
+    while done < bits.size:
+        n, counter, step, salt = random_stream(first + done, bits.size - done, key, U)
+        run(bits[done : done + n], out[done : done + n], counter, step, salt, key, U, I, F, lay, fast)
+        done += n
+
+
+# The loops are functions of their own, not inlined by Numba: compiled beside the other
+# loops of an entry point, LLVM's register allocator shuffled their two dozen constants
+# between registers, a third more instructions per element (bench_quantize.py --stochastic).
+@njit(cache=True, nogil=True)
+def quantize_run(bits, out, counter, step, salt, key, U, I, F, lay, fast):
+    """``out[j]`` = bits of ``bits[j]`` rounded stochastically, over one run of the random stream."""
+    for j in range(bits.size):
+        out[j] = quantize_stochastic(bits[j], stream_bits(counter, salt, key, U), U, I, F, lay, fast)
+        counter = wrapping_add(counter, step)
+
+
+@njit(cache=True, nogil=True)
+def encode_run(bits, out, counter, step, salt, key, U, I, F, lay, fast):
+    """``out[j]`` = code of ``bits[j]`` rounded stochastically, over one run of the random stream."""
+    for j in range(bits.size):
+        out[j] = encode_stochastic(bits[j], stream_bits(counter, salt, key, U), U, I, F, lay, fast)
+        counter = wrapping_add(counter, step)
