@@ -123,7 +123,7 @@ def _small(code, U, I, F, k):
 def small_float32(codes, out, start, stop, k):
     """Decode a small format's codes to float32 bits by arithmetic (see :func:`small_constants`).
 
-    About 17 SIMD instructions per 8 codes: memory speed, where a 256 KiB
+    About 30 SIMD instructions per 8 codes: memory speed, where a 256 KiB
     table (float16) misses L2 on random codes.  Gives :func:`decode_bits`'s
     bits exactly, NaN included.
     """

@@ -97,7 +97,7 @@ def random_bits(index, key, U):
 
 @njit(cache=True, nogil=True, inline="always")
 def significand(magnitude, U, I, m, bias, unsigned):
-    """Step 2 of :func:`encode_bits`, shared with the stochastic fast path.
+    """Step 2 of :func:`encode_bits` (the stochastic fast path derives ``exact_shift`` its own way).
 
     Returns the exponent and mantissa fields of an input magnitude, its
     significand ``sig`` (implicit bit included), the target's biased

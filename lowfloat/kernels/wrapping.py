@@ -78,101 +78,39 @@ def _same_unsigned(a, b):
     return isinstance(a, types.Integer) and not a.signed and a == b
 
 
-@intrinsic
-def _wrapping_add(typingctx, a, b):
-    if not _same_unsigned(a, b):
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.add(args[0], args[1])
-
-    return a(a, b), codegen
-
-
-@intrinsic
-def _wrapping_mul(typingctx, a, b):
-    if not _same_unsigned(a, b):
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.mul(args[0], args[1])
-
-    return a(a, b), codegen
-
-
-@intrinsic
-def _xor_shift_right(typingctx, a, shift):
-    if not _same_unsigned(a, shift):
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.xor(args[0], builder.lshr(args[0], args[1]))
-
-    return a(a, shift), codegen
-
-
 def _masked(builder, a, shift):
     """``shift & (width - 1)`` as an LLVM value of ``a``'s type."""
     return builder.and_(shift, shift.type(a.type.width - 1))
 
 
-@intrinsic
-def _shift_left(typingctx, a, shift):
-    if not _same_unsigned(a, shift):
-        return None
+def _compile_as(python_fn, emit):
+    """Make ``python_fn(a, b)`` of two unsigned operands of one type compile to ``emit(builder, a, b)``.
 
-    def codegen(context, builder, signature, args):
-        return builder.shl(args[0], _masked(builder, args[0], args[1]))
+    One intrinsic (the LLVM instructions ``emit`` builds, in the operands'
+    width) and one overload per function; the Python body stays what runs
+    with the JIT disabled.
+    """
 
-    return a(a, shift), codegen
+    @intrinsic
+    def native(typingctx, a, b):
+        if not _same_unsigned(a, b):
+            return None
 
+        def codegen(context, builder, signature, args):
+            return emit(builder, *args)
 
-@intrinsic
-def _shift_right(typingctx, a, shift):
-    if not _same_unsigned(a, shift):
-        return None
+        return a(a, b), codegen
 
-    def codegen(context, builder, signature, args):
-        return builder.lshr(args[0], _masked(builder, args[0], args[1]))
+    @overload(python_fn, inline="always")
+    def _overload(a, b):
+        def impl(a, b):
+            return native(a, b)
 
-    return a(a, shift), codegen
-
-
-@overload(shift_left, inline="always")
-def _shift_left_overload(a, shift):
-    def impl(a, shift):
-        return _shift_left(a, shift)
-
-    return impl
+        return impl
 
 
-@overload(shift_right, inline="always")
-def _shift_right_overload(a, shift):
-    def impl(a, shift):
-        return _shift_right(a, shift)
-
-    return impl
-
-
-@overload(wrapping_add, inline="always")
-def _wrapping_add_overload(a, b):
-    def impl(a, b):
-        return _wrapping_add(a, b)
-
-    return impl
-
-
-@overload(wrapping_mul, inline="always")
-def _wrapping_mul_overload(a, b):
-    def impl(a, b):
-        return _wrapping_mul(a, b)
-
-    return impl
-
-
-@overload(xor_shift_right, inline="always")
-def _xor_shift_right_overload(a, shift):
-    def impl(a, shift):
-        return _xor_shift_right(a, shift)
-
-    return impl
+_compile_as(wrapping_add, lambda builder, a, b: builder.add(a, b))
+_compile_as(wrapping_mul, lambda builder, a, b: builder.mul(a, b))
+_compile_as(xor_shift_right, lambda builder, a, shift: builder.xor(a, builder.lshr(a, shift)))
+_compile_as(shift_left, lambda builder, a, shift: builder.shl(a, _masked(builder, a, shift)))
+_compile_as(shift_right, lambda builder, a, shift: builder.lshr(a, _masked(builder, a, shift)))
