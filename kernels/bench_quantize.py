@@ -60,7 +60,7 @@ from _bench import (
     Bench,
     Case,
     Reference,
-    captured_launch,
+    launch_of,
     make_data,
     other_libraries,
     parse_args,
@@ -142,7 +142,7 @@ BENCH = Bench(
 
 def _launch(x, fmt, out):
     """The kernel launch of ``lowfloat.quantize(x, fmt, out=out)``."""
-    return captured_launch(lambda: lowfloat.quantize(x, fmt, out=out))
+    return launch_of("quantize", x, fmt, out)
 
 
 def threshold_mode(args) -> None:
@@ -251,7 +251,7 @@ def cold_mode(args) -> None:
 
 def _stochastic_launch(x, fmt, out):
     """The kernel launch of ``lowfloat.quantize(x, fmt, rounding="stochastic", rng=1, out=out)``."""
-    return captured_launch(lambda: lowfloat.quantize(x, fmt, rounding="stochastic", rng=1, out=out))
+    return launch_of("quantize", x, fmt, out, rounding="stochastic", rng=1)
 
 
 def stochastic_mode(args) -> None:
@@ -266,11 +266,11 @@ def stochastic_mode(args) -> None:
             outs = [np.empty_like(x) for _ in range(2)]
             nearest = _launch(x, fmt, outs[0]).serial()
             sr = _stochastic_launch(x, fmt, outs[1])
-            if sr.full_args()[-1] != 2:
+            if sr.plan.path != "stochastic":
                 print(f"# {group}: no stochastic fast path for this format; the general kernel serves it")
                 continue
-            general = sr.serial(use_fast=0)
-            sr_fast, general_out = sr.serial(), sr.full_args()[1]
+            general = sr.on_path("general").serial()
+            sr_fast, general_out = sr.serial(), outs[1]
             sr_fast()
             fast_bits = general_out.view(np.uint64 if x.dtype == np.float64 else np.uint32).copy()
             general()
