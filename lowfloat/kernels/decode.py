@@ -97,6 +97,8 @@ def small_constants(fmt: Format, dtype) -> SmallConstants | None:
     info = np.finfo(float_type)
     if not fmt.signed or fmt.bits > 16 or fmt.emin - fmt.man_bits < info.minexp:
         return None
+    if fmt.man_bits > info.nmant or fmt.emax >= info.maxexp:
+        return None  # values beyond dtype (float32 decoding a wide format)
     uint = np.uint32 if float_type is np.float32 else np.uint64
     lay = layout(fmt)
     m, bias, max_mag, inf_mag, sign_code = (int(v) for v in (lay.man_bits, lay.bias, lay.max_mag, lay.inf_mag,

@@ -7,6 +7,10 @@ tuple is a :class:`typing.NamedTuple`, so a kernel reads ``lay.max_mag``, not
 tuples as fast as plain ones.
 
 * :class:`Layout` -- what a format is: its field widths and special codes.
+  Formats beyond float32's range or precision get a :class:`WideLayout`,
+  the same fields under another type: Numba compiles a separate
+  specialization for it (:func:`is_wide` is a compile-time constant), so the
+  steps only those formats need cost the float32-range formats nothing.
 * :class:`Rounding` -- how a value is rounded into it: the mode's rule (from
   :data:`lowfloat.rounding.RULES`), what an infinite result becomes, FTZ, DAZ,
   stochastic rounding's bit count and the tininess of the underflow flag.
@@ -24,7 +28,8 @@ from numba.extending import overload
 from ..formats import Format
 from ..rounding import check_overflow, check_tininess, rounding_rule
 
-__all__ = ["Layout", "Rounding", "layout", "rounding", "FLOAT32", "FLOAT64", "bits_type", "width_constants"]
+__all__ = ["Layout", "WideLayout", "Rounding", "layout", "rounding", "wide", "is_wide", "FLOAT32", "FLOAT64", "bits_type",
+           "width_constants"]  # fmt: skip
 
 # Input/output widths: (sign_shift, man_bits, bias, exp_field_max) of the IEEE
 # binary float whose bits the kernel reads or writes.
@@ -71,6 +76,42 @@ class Layout(NamedTuple):
     has_nan: int  # 0 for formats without NaN (fp4, fp6): a NaN input is invalid there
 
 
+class WideLayout(Layout):
+    """The :class:`Layout` of a format beyond float32's range or precision (see :func:`wide`).
+
+    Codes of up to 64 bits: fields that do not fit an int64 (float64's sign
+    bit, the no-code sentinels of 63-bit formats) hold their value modulo
+    2**64, which the kernels' wrapping casts read back as the same bits.
+    """
+
+    __slots__ = ()
+
+
+def wide(fmt: Format) -> bool:
+    """Whether a format reaches beyond float32's normal range or precision.
+
+    That is ``emax > 127``, ``man_bits > 23`` or a smallest normal below
+    ``2**-126`` (E8M0's ``2**-127`` aside, which the kernels have always
+    handled).  The kernels round such formats from float64 data only (float32
+    data is widened first, exactly) and decode them with the extra steps of
+    a :class:`WideLayout`: inputs and values below the float's normal range
+    taken apart exactly, significands of up to 53 bits.
+    """
+    return fmt.emax > 127 or fmt.man_bits > 23 or fmt.emin < (-126 if fmt.signed else -127)
+
+
+def is_wide(lay) -> bool:
+    """Whether a layout tuple is a :class:`WideLayout`: a constant inside compiled kernels."""
+    return isinstance(lay, WideLayout)
+
+
+@overload(is_wide, inline="always")
+def _is_wide_overload(lay):
+    if getattr(lay, "instance_class", None) is WideLayout:
+        return lambda lay: True
+    return lambda lay: False
+
+
 class Rounding(NamedTuple):
     """How values move onto the grid: flags, so that kernels select instead of branching (every field an int64)."""
 
@@ -90,13 +131,14 @@ class Rounding(NamedTuple):
 def _int64s(cls, values):
     # NumPy integers, which Numba types exactly as Python ints (int64): with the JIT
     # disabled, the kernels' casts of them then wrap as compiled casts do, where a
-    # Python int out of range (a float32 format's sign bit as int32) would raise
-    return cls(*(np.int64(v) for v in values))
+    # Python int out of range (a float32 format's sign bit as int32) would raise.
+    # Values from 2**63 (only 63- and 64-bit formats have them) are kept modulo 2**64.
+    return cls(*(np.int64(v - (1 << 64) if v >= 1 << 63 else v) for v in values))
 
 
 @cache
 def layout(fmt: Format) -> Layout:
-    """The :class:`Layout` of a format (cached)."""
+    """The :class:`Layout` of a format (cached): a :class:`WideLayout` where :func:`wide` says so."""
     no_code = 1 << fmt.bits
     sign = fmt.sign_code
     if fmt.specials in ("ieee", "fn"):
@@ -107,7 +149,7 @@ def layout(fmt: Format) -> Layout:
         nan_pos, nan_neg = no_code, no_code | sign
     if not fmt.signed:
         nan_neg = fmt.nan_code  # no negative values: every negative result is NaN
-    return _int64s(Layout, (
+    return _int64s(WideLayout if wide(fmt) else Layout, (
         fmt.man_bits,
         fmt.bias,
         fmt.max_code_magnitude,
@@ -133,7 +175,7 @@ def rounding(fmt: Format, mode: str = "nearest_even", overflow=None, ftz: bool =
     if policy == "saturate":
         big_pos, big_neg = fmt.max_code_magnitude, sign | fmt.max_code_magnitude
     elif policy == "inf":
-        big_pos, big_neg = lay.inf_mag, sign | lay.inf_mag
+        big_pos, big_neg = fmt.inf_code_magnitude, sign | fmt.inf_code_magnitude
     else:
         big_pos, big_neg = lay.nan_pos, lay.nan_neg
     if not fmt.signed:

@@ -80,6 +80,8 @@ def fast_constants(fmt: Format, overflow, dtype) -> FastConstants | None:
     integer_only = fmt.emin == f_emin
     if not fmt.signed or not (integer_only or (sub_exp >= f_emin + 1 and sub_exp + in_man <= f_emax)):
         return None
+    if fmt.man_bits > in_man or fmt.emax > f_emax:
+        return None  # wider than the data's own float: only float64 data serves such formats
     if fmt.man_bits == 0:
         # the last kept bit would be the input's exponent bit, whose parity is the
         # code's only when the biases differ by an even number: leave these to the general kernel

@@ -30,6 +30,15 @@ decode (to float32 or float64 bits):
 sum and matmul (float64 partial sums rounded into an accumulator format):
 ``"nearest_even"``, ``"stochastic"`` or ``"general"``, chosen as for quantize.
 
+Formats beyond float32's range or precision (:func:`.layout.wide`) are
+rounded from float64 data only -- a plan for float32 data refuses them, and
+the public functions widen float32 data first (exactly) -- and decoded to
+float32 only where every value fits (:attr:`lowfloat.Format.value_dtype`).
+Their general kernels are a separate compiled specialization (a
+:class:`.layout.WideLayout`); the nearest-even and stochastic fast paths
+serve those of them whose grid float64's bits or FPU can round directly, as
+for the other formats.
+
 The fast paths are bit-identical to the general kernel (tests/test_kernel_paths.py),
 and the general kernel to :mod:`lowfloat.reference`.
 """
@@ -44,7 +53,7 @@ import numpy as np
 from ..formats import Format
 from ..rounding import rounding_rule
 from . import decode, encode, matmul, quantize, threads
-from .layout import bits_type, layout, rounding
+from .layout import bits_type, layout, rounding, wide
 from .nearest import fast_constants
 
 __all__ = ["Plan", "plan", "OPERATIONS", "PATHS"]
@@ -177,6 +186,11 @@ def plan(operation: str, fmt: Format, dtype, rounding_mode: str = "nearest_even"
     width = 0 if dtype == np.float32 else 1
     if operation in ("sum", "matmul") and width == 0:
         raise ValueError(f"{operation} rounds float64 partial sums, got dtype {dtype}")
+    if width == 0 and wide(fmt):
+        raise ValueError(
+            f"{fmt.name} reaches beyond float32's range or precision: it is rounded from float64 data only "
+            "(widen float32 data first; that is exact)"
+        )
     chosen, fast = _fast_path(fmt, dtype, rounding_mode, overflow, ftz, daz, sr_bits)
     if flags and operation in ("encode", "quantize"):
         chosen = "flags"
@@ -201,6 +215,8 @@ def plan(operation: str, fmt: Format, dtype, rounding_mode: str = "nearest_even"
 
 def _decode_plan(fmt: Format, dtype: np.dtype, path=None) -> Plan:
     single = dtype == np.float32
+    if single and fmt.value_dtype != np.float32:
+        raise ValueError(f"float32 cannot hold every value of {fmt.name}; decode it to float64")
     general = Plan("decode", "general", dtype, decode.decode_float32 if single else decode.decode_float64,
                    (layout(fmt),))  # fmt: skip
     shift = single and fmt.specials == "ieee" and (fmt.exp_bits, fmt.bias) == (8, 127)

@@ -19,13 +19,23 @@ Symbols, as in the OCP and IEEE 754 specs:
 * ``sig``        significand with its implicit bit: value = sig * 2**(E - in_man)
 * ``t``          the target format's biased exponent for the input's binade
 * ``m``          the target's mantissa bits; ``shift`` bits are rounded away
+
+Formats beyond float32's range or precision arrive with a
+:class:`~lowfloat.kernels.layout.WideLayout` and take a few more steps
+(marked "wide" below): their normal range may reach below the input float's
+own (a float64 subnormal input must then be normalised before it is
+rounded, and a normal code may decode to a float64 subnormal), and their
+significands may be wider than 32 bits.  :func:`~lowfloat.kernels.layout.is_wide`
+is a compile-time constant, so these steps vanish from the other formats'
+compiled code.
 """
 
 import numpy as np
+from numba.extending import overload
 
 from .bitcast import bitcast
 from .jit import njit
-from .layout import width_constants
+from .layout import WideLayout, is_wide, width_constants
 from .wrapping import wrapping_add, wrapping_mul, xor_shift_right
 
 # Counter-based random bits: element i's bits are a hash of (key, i), so they
@@ -135,6 +145,51 @@ def stochastic_up(rem, exact_shift, random_lane, U, I, sr_bits):
     return random < threshold
 
 
+def input_significand(magnitude, U, I, lay):
+    """:func:`significand` of an input magnitude for a layout; a wide layout's normalises subnormal inputs.
+
+    A compile-time choice inside kernels (by the layout's type), so the
+    float32-range formats compile exactly :func:`significand`.
+    """
+    if is_wide(lay):
+        return wide_significand(magnitude, U, I, lay)
+    return significand(magnitude, U, I, lay.man_bits, lay.bias, lay.unsigned)
+
+
+@overload(input_significand, inline="always")
+def _input_significand_overload(magnitude, U, I, lay):
+    if getattr(lay, "instance_class", None) is WideLayout:
+        return lambda magnitude, U, I, lay: wide_significand(magnitude, U, I, lay)
+    return lambda magnitude, U, I, lay: significand(magnitude, U, I, lay.man_bits, lay.bias, lay.unsigned)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def wide_significand(magnitude, U, I, lay):
+    """:func:`significand` for a wide layout, the input normalised: its leading one at bit ``in_man``.
+
+    A normal input is taken as it is; a subnormal one (exponent field 0)
+    is shifted up to its leading one, and its exponent ``1 - shift`` goes
+    below 1 -- what a wider exponent field would hold.  The leading one's
+    position is read off the exact float64 conversion of the integer
+    magnitude (below 2**53), which no FTZ or DAZ setting can disturb.  Zero
+    gets the exponent of a binade far below every format's (0.0's exponent
+    field reads as -1023 there): a format whose values all lie below the
+    input's normal range must not see it in binade 1.
+    """
+    sign_shift, in_man, in_bias, in_exp_max = width_constants(U)
+    m, unsigned = lay.man_bits, lay.unsigned
+    exp_field, man_field, sig, t, tt, exact_shift = significand(magnitude, U, I, m, lay.bias, unsigned)
+    lead = I(I(bitcast(np.float64(np.int64(magnitude)), np.uint64) >> np.uint64(52)) - I(1023))
+    up = I(I(in_man) - lead)
+    subnormal = exp_field == I(0)
+    exponent = I(I(1) - up) if subnormal else max(exp_field, I(1))
+    sig = U(magnitude << U(U(up) & U(sign_shift))) if subnormal else sig
+    t = I(exponent + I(lay.bias - in_bias))
+    tt = max(t, I(1 - unsigned))
+    exact_shift = I(I(in_man - m) + I(tt - t))
+    return exp_field, man_field, sig, t, tt, exact_shift
+
+
 # Exception flags, as lowfloat.rounding defines them (Berkeley SoftFloat's bit values)
 FLAG_INEXACT = np.uint8(1)
 FLAG_UNDERFLOW = np.uint8(2)
@@ -168,7 +223,8 @@ def encode_bits_flags(bits, U, I, lay, rnd, random):
     # 2) significand and the target's biased exponent t of the input's binade;
     #    below the target's normal range (t < 1) the spacing stops shrinking, so
     #    more bits are rounded away and the code lands in the subnormal field.
-    exp_field, man_field, sig, t, tt, exact_shift = significand(magnitude, U, I, m, lay.bias, unsigned)
+    #    (wide formats normalise a subnormal input first: t may go below 1 where their normals still are)
+    exp_field, man_field, sig, t, tt, exact_shift = input_significand(magnitude, U, I, lay)
     # beyond in_man + 2 every bit of v is discarded: the deterministic modes see no change
     shift = U(U(min(exact_shift, I(in_man + 2))) & U(sign_shift))  # the mask shows LLVM the shift fits
     v = U(sig + U(U(tt - I(1)) << U(in_man)))  # = (t << in_man) | man_field in the normal range
@@ -238,10 +294,15 @@ def tiny_result(magnitude, negative, random, U, I, lay, rnd):
     m, unsigned = lay.man_bits, lay.unsigned
     # the input's biased exponent of 2**emin, and of the binade below it
     emin_field = I(I(1) - I(unsigned) - I(lay.bias) + I(in_bias))
+    # (wide) 2**emin may itself be an input subnormal: its bits are linear there, and the
+    # step shrinks by a bit for every binade 2**emin lies below the input's normal range
+    wide = is_wide(lay)
     emin_bits = U(U(emin_field) << U(in_man))
+    emin_bits = U(U(1) << U(U(emin_field - I(1) + I(in_man)) & U(sign_shift))) if wide & (emin_field < I(1)) else emin_bits
     before = magnitude < emin_bits
     # the step, in input ulps: finer by one bit where that binade is the input's subnormal range
     s = I(I(in_man) - I(m) - (I(1) if emin_field <= I(1) else I(0)))
+    s = I(s + min(I(emin_field - I(1)), I(0))) if wide else s
     step = U(U(1) << U(U(max(s, I(0))) & U(sign_shift)))
     d = U(emin_bits - magnitude)
     tie_up = (rnd.tie_away != 0) | (m > 0) | (unsigned != 0)
@@ -278,13 +339,22 @@ def decode_bits(code, U, F, lay):
     #    that is a normal output float, convert units exactly and add sub_exp to its
     #    exponent field; where it is an output subnormal, its bits are units shifted.
     units = U(mag + U(lay.unsigned))
-    as_normal = U(bitcast(F(np.int32(units)), U) + U(U(np.int64(sub_exp)) << U(out_man)))
+    wide = is_wide(lay)
+    # (wide) subnormal codes of more than 31 bits: converted from int64 (int32 vectorises better)
+    as_float = F(np.int64(units)) if wide else F(np.int32(units))
+    as_normal = U(bitcast(as_float, U) + U(U(np.int64(sub_exp)) << U(out_man)))
     as_subnormal = U(units << U(U(sub_exp + out_man + out_bias - 1) & lane))
     first_normal = min(max(np.int64(1 - out_bias) - sub_exp, np.int64(0)), np.int64(sign_shift))
     subnormal = as_subnormal if units < U(U(1) << U(first_normal)) else as_normal
     # 3) normal codes: re-bias the exponent and widen the mantissa; one addition does both
     normal = U(U(mag << U(U(out_man - m) & lane)) + U(U(out_bias - bias) << U(out_man)))
-    value = subnormal if U(mag >> U(U(m) & lane)) == U(0) else normal
+    # (wide) a normal code below the output's normal range: its significand shifted as a subnormal
+    exp_field = U(mag >> U(U(m) & lane))
+    out_exp = np.int64(np.int64(exp_field) - bias + out_bias)  # the output's biased exponent
+    sig = U(U(mag & U(U(U(1) << U(U(m) & lane)) - U(1))) | U(U(1) << U(U(m) & lane)))
+    low = U(sig << U(U(out_exp - np.int64(1) + np.int64(out_man - m)) & lane))
+    normal = low if wide & (out_exp < np.int64(1)) else normal
+    value = subnormal if exp_field == U(0) else normal
     value = U(0) if units == U(0) else value
     # 4) inf and NaN (quiet, keeping the sign)
     exp_all_ones = U(U(out_exp_max) << U(out_man))
