@@ -4,6 +4,11 @@ Each function validates and normalises its arguments, allocates or checks
 ``out``, and hands 1-D contiguous arrays to a kernel in
 :mod:`lowfloat.kernels`.  Every value is rounded exactly once, from the
 input's own precision.
+
+Formats beyond float32's range or precision (up to float64's) are rounded
+from float64: float32 data is widened first, which is exact, and quantize
+returns float64 where float32 cannot hold the format's values
+(:attr:`lowfloat.Format.value_dtype`).
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import numpy as np
 
 from .arrays import as_real_array, check_out, kernel_input
 from .formats import get_format
-from .kernels.layout import bits_type
+from .kernels.layout import bits_type, wide
 from .kernels.plan import plan
+from .kernels.widen import ODD_PRECISION
 from .options import flags_target, rounding_options, write_flags
 
 __all__ = ["encode", "decode", "quantize", "round_array"]
@@ -23,7 +29,10 @@ __all__ = ["encode", "decode", "quantize", "round_array"]
 _SPECIAL_VALUE_NOTES = """
     Special values and overflow (see :mod:`lowfloat.rounding`):
 
-    * NaN gives NaN wherever the format has NaN.
+    * NaN gives NaN wherever the format has NaN -- the format's canonical
+      quiet NaN, with the input's sign where the format's NaN codes have one;
+      payloads are not kept, not even by ``Format(11, 52, 1023)``, which
+      otherwise gives float64 data back bit for bit.
     * A value that rounds beyond the largest finite value, and +-inf, become
       +-inf for ``ieee`` formats, NaN for ``fn`` and ``fnuz`` formats and
       +-max for ``none`` formats -- the ONNX Cast table's non-saturating
@@ -38,18 +47,50 @@ def _prepare_input(x, fmt, daz=False):
     """The user's array and the float32/float64 array the kernel reads."""
     array = as_real_array(x)
     src = kernel_input(array)
+    # inputs float64 cannot hold (64-bit integers, Python ints, long doubles) reach the kernels
+    # rounded to odd in float64, which keeps the one rounding exact up to ODD_PRECISION bits
+    if fmt.precision_bits > ODD_PRECISION:
+        _refuse_double_rounding(array, src, fmt)
+    # The kernels' float32 bit arithmetic assumes inputs below the format's normal range
+    # are normal floats, and float32 bits cannot hold wide formats' values: E8M0 reaches
+    # 2**-127, inside float32's subnormals, and wide formats float64's range or
+    # precision.  Those read float32 data widened (exactly) to float64.
+    to_float64 = src.dtype == np.float32 and (not fmt.signed or wide(fmt))
     widened = array.dtype.kind == "f" and array.dtype != src.dtype
-    if daz and (widened or (not fmt.signed and src.dtype == np.float32)):
+    if daz and (widened or to_float64):
         # DAZ means the *input's* subnormals; once widened they are normal, so flush here
         tiny = np.finfo(array.dtype).smallest_normal
         src = np.where(np.abs(src) < tiny, np.copysign(src.dtype.type(0), src), src)
-    if not fmt.signed and src.dtype == np.float32:
-        # The kernel's bit arithmetic assumes normal inputs below the format's
-        # normal range; E8M0 reaches 2**-127, inside float32's subnormals, so
-        # widen (exactly) to float64, where every float32 is normal.
+    if to_float64:
         with np.errstate(invalid="ignore"):  # signalling NaNs quieten silently
             src = src.astype(np.float64)
     return array, src
+
+
+def _refuse_double_rounding(array, src, fmt):
+    """For formats of more than 51 significand bits, refuse inputs that float64 does not hold exactly."""
+    dtype = array.dtype
+    if dtype.kind == "O":
+        exact = all(isinstance(v, float) or _int_is_float64(v) for v in array.flat)
+    elif (dtype.kind in "iu" and dtype.itemsize == 8) or (dtype.kind == "f" and dtype.itemsize > 8):
+        with np.errstate(invalid="ignore"):  # rounded to odd, 64-bit integers stay inside their type
+            back = src.astype(dtype)
+        exact = bool(((back == array) | (array != array)).all())
+    else:
+        return  # float16, float32, float64 and integers of up to 32 bits are float64 values
+    if not exact:
+        raise ValueError(
+            f"x holds {dtype if dtype.kind != 'O' else 'Python integer'} values that float64 cannot hold exactly; "
+            f"{fmt.name} has {fmt.precision_bits} significand bits, more than the {ODD_PRECISION} that lowfloat "
+            "can round such inputs into exactly once -- convert them to float64 first"
+        )
+
+
+def _int_is_float64(value: int) -> bool:
+    try:
+        return float(value) == value  # an exact comparison of an int with a float
+    except OverflowError:
+        return False
 
 
 def _finish(result, out, array):
@@ -119,7 +160,8 @@ def encode(x, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=Fal
     -------
     ndarray or numpy scalar
         Codes, ``fmt.code_dtype`` (uint8 up to 8 bits, uint16 up to 16,
-        else uint32), same shape as ``x``; a scalar for scalar input.
+        uint32 up to 32, else uint64), same shape as ``x``; a scalar for
+        scalar input.
 
     Raises
     ------
@@ -127,7 +169,9 @@ def encode(x, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=Fal
         ``x`` is complex, boolean, object, string or datetime.
     ValueError
         Unknown format or rounding mode, impossible overflow policy, NaN
-        into a format without NaN, or a bad ``out``.
+        into a format without NaN, a bad ``out``; for formats of more than
+        51 significand bits, integers or long doubles that float64 cannot
+        hold exactly (they could not be rounded into it once).
 
     Notes
     -----
@@ -175,7 +219,8 @@ def round_array(x, fmt, options, *, kind="quantize", flags=None, out=None):
         dst = result.reshape(-1)
     else:
         single = array.dtype.kind == "f" and array.dtype.itemsize == 4  # float32 of either byte order
-        out_dtype = np.dtype(np.float32) if single else np.dtype(np.float64)
+        # float32 data stays float32 where float32 holds every value of the format
+        out_dtype = np.dtype(np.float32) if single and fmt.value_dtype == np.float32 else np.dtype(np.float64)
         check_out(out, array.shape, out_dtype, src)
         same = src.dtype == out_dtype
         result = _target(out, array.shape, src.dtype) if same else np.empty(src.shape, src.dtype)
@@ -184,12 +229,12 @@ def round_array(x, fmt, options, *, kind="quantize", flags=None, out=None):
     chosen.run(arrays, src.size, options.key)
     write_flags(flags, flag_array)
     if kind != "encode" and result.dtype != out_dtype:
-        with np.errstate(invalid="ignore"):  # exact: float32 -> float64, or back from E8M0's float64
+        with np.errstate(invalid="ignore"):  # exact: float32 -> float64, or back to float32 (value_dtype)
             result = result.astype(out_dtype)
     return _finish(result, out, array)
 
 
-def decode(codes, fmt, *, dtype=np.float32, out=None):
+def decode(codes, fmt, *, dtype=None, out=None):
     """Return the exact values of codes.
 
     Parameters
@@ -197,8 +242,11 @@ def decode(codes, fmt, *, dtype=np.float32, out=None):
     codes : array_like of integers
         Codes in ``0 .. 2**fmt.bits - 1``, any integer dtype and shape.
     fmt : Format or str
-    dtype : {numpy.float32, numpy.float64}, optional
-        Type of the values; both hold every format's values exactly.
+    dtype : {None, numpy.float32, numpy.float64}, optional
+        Type of the values.  None (default) is ``fmt.value_dtype``: float32
+        for every format whose values float32 holds (all built-in ones),
+        float64 for formats beyond float32's range or precision, which
+        refuse float32.
     out : ndarray, optional
         Array of shape ``codes.shape`` and dtype ``dtype`` to write into.
 
@@ -212,7 +260,8 @@ def decode(codes, fmt, *, dtype=np.float32, out=None):
         ``codes`` is complex, object, string or datetime.
     ValueError
         Codes that are not integers (floats, booleans) or are outside the
-        format's range; an unsupported ``dtype``; a bad ``out``.
+        format's range; an unsupported ``dtype``, or float32 for a format
+        whose values float32 cannot hold; a bad ``out``.
 
     Examples
     --------
@@ -221,11 +270,20 @@ def decode(codes, fmt, *, dtype=np.float32, out=None):
     [0.1015625, 448.0, nan, -448.0]
     >>> lf.decode(0x7C, "e5m2")
     np.float32(inf)
+    >>> lf.decode(0x7BFF, "e11m4_b1023")   # a 16-bit format with float64's range: float64
+    np.float64(1.7014118346046923e+308)
     """
     fmt = get_format(fmt)
-    if dtype is None or dtype not in (np.float32, np.float64, np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    if dtype is None:
+        dtype = fmt.value_dtype
+    if dtype not in (np.float32, np.float64, np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r} (None: fmt.value_dtype)")
     dtype = np.dtype(dtype)
+    if dtype.itemsize < fmt.value_dtype.itemsize:
+        raise ValueError(
+            f"float32 cannot hold every value of {fmt.name} (max {fmt.max!r}, smallest {fmt.smallest_subnormal!r}, "
+            f"{fmt.precision_bits} significand bits); decode it to dtype=numpy.float64 (the default for it)"
+        )
     array = _as_codes(codes, fmt)
     src = np.ascontiguousarray(array, dtype=fmt.code_dtype)
     check_out(out, array.shape, dtype, src)
@@ -275,7 +333,10 @@ def quantize(x, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=F
     Returns
     -------
     ndarray or numpy scalar
-        float32 for float32 input, float64 for float64 and every other dtype.
+        float32 for float32 input, float64 for float64 and every other
+        dtype -- and float64 for float32 input too where float32 cannot hold
+        the format's values (``fmt.value_dtype`` is float64: formats beyond
+        float32's range or precision), as no float32 result could be exact.
 
     Raises
     ------
@@ -294,6 +355,8 @@ def quantize(x, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=F
     array([ 3., nan])
     >>> lf.quantize(1 + 2**-4 + 2**-30, "e4m3")  # ml_dtypes and torch give 1.0
     np.float64(1.125)
+    >>> lf.quantize(np.float32([3e38, 1e-45]), "e11m10_b1023")  # float32 in, float64 out: 2**128 is no float32
+    array([3.00228202e+038, 1.40129846e-045])
     """
     fmt = get_format(fmt)
     options = rounding_options(fmt, rounding, overflow, ftz, daz, rng, sr_bits, tininess)

@@ -23,11 +23,22 @@ The special-value conventions
 Unsigned formats (``signed=False``) follow the OCP Microscaling v1.0 scale
 format E8M0: no sign bit, no mantissa, no zero and no subnormals -- exponent
 field 0 is the binade ``2**-bias`` -- and the all-ones code is NaN.
+
+Range and precision
+-------------------
+Any exponent width up to float64's 11 bits and any mantissa width up to its
+52 bits, with a bias that keeps every value -- subnormals included -- a
+float64 value (see :class:`Format`).  Formats whose values all fit float32
+(:attr:`Format.value_dtype`) are the ones the literature's low-precision
+formats come from; the others reach float64's range or precision (the
+``Format(exp_bits=11, man_bits=10, bias=1023)`` of precision studies, or
+float64 itself, ``Format(11, 52, 1023)``).
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
@@ -46,13 +57,18 @@ __all__ = [
 #: The special-value conventions a :class:`Format` may use.
 SPECIALS = ("ieee", "fn", "fnuz", "none")
 
-# Every format's values must be exactly representable in float32, so that
-# decoding to float32 is exact and the kernels can work in float32 bit space:
-# the largest exponent may not exceed float32's, and the smallest normal
-# exponent may not be below float32's (E8M0's 2**-127, a float32 subnormal,
-# is the one exception, allowed for unsigned formats).
+# Every format's values must be exactly representable in float64 (IEEE 754 binary64),
+# so that decoding to float64 is exact and the kernels can work in float64 bit space:
+# at most float64's field widths, a largest exponent no larger than float64's, and a
+# smallest positive value no smaller than float64's smallest subnormal.
+_MAX_EXP_BITS = 11
+_MAX_MAN_BITS = 52
+_FLOAT64_EMAX = 1023
+_FLOAT64_SMALLEST_EXP = -1074  # 2**-1074, float64's smallest subnormal
+# float32's limits (IEEE 754 binary32), for value_dtype
 _FLOAT32_EMAX = 127
-_FLOAT32_EMIN = -126
+_FLOAT32_MAN_BITS = 23
+_FLOAT32_SMALLEST_EXP = -149
 
 
 @dataclass(frozen=True)
@@ -62,14 +78,15 @@ class Format:
     Parameters
     ----------
     exp_bits : int
-        Width of the exponent field, 1 to 8.
+        Width of the exponent field, 1 to 11.
     man_bits : int
-        Width of the stored mantissa (trailing significand) field, 0 to 23.
+        Width of the stored mantissa (trailing significand) field, 0 to 52.
         The precision ``p`` (significand bits including the implicit one) is
         ``man_bits + 1``.
     bias : int
         Exponent bias: a normal code with exponent field ``e`` has value
-        ``(1 + mantissa / 2**man_bits) * 2**(e - bias)``.
+        ``(1 + mantissa / 2**man_bits) * 2**(e - bias)``.  Any integer that
+        keeps every value a float64 value (see Notes).
     specials : {"ieee", "fn", "fnuz", "none"}
         Special-value convention (see the module docstring).
     signed : bool
@@ -83,14 +100,33 @@ class Format:
         A field has the wrong type.
     ValueError
         A field is out of range, the combination describes no usable format,
-        or some of its values do not fit in float32.
+        or some of its values are not float64 values; the message names the
+        bound crossed and the bias that would fix it.
 
     Notes
     -----
+    The range rule: every value, subnormals included, must be a float64
+    value.  With ``emax`` the exponent of the largest finite value and
+    ``smallest = emin - man_bits`` (``emin`` where there are no subnormals)
+    the exponent of the smallest positive one, a format is accepted when
+
+    * ``emax <= 1023``: its max is at most float64's max, and
+    * ``smallest >= -1074``: its smallest positive value is at least
+      float64's smallest subnormal, ``2**-1074``.
+
+    (Then every value between is a float64 value too: ``man_bits <= 52``.)
+    For a signed format with subnormals that is ``top - 1023 <= bias <= 1075
+    - man_bits``, ``top`` being the exponent field of max (``2**exp_bits - 2``
+    for ``"ieee"``, else ``2**exp_bits - 1``).  float64 itself is
+    ``Format(11, 52, 1023)``; ``"fn"``, ``"fnuz"`` and ``"none"`` formats
+    with 11 exponent bits fit with at most 51 mantissa bits.
+
     Formats compare, hash and pickle by their five fields; :attr:`name` is
     derived (the canonical name of a built-in format, otherwise a descriptive
-    one).  Codes are unsigned integers laid out ``sign | exponent | mantissa``
-    in the low :attr:`bits` bits of :attr:`code_dtype`.
+    one that :func:`get_format` reads back).  Codes are unsigned integers laid
+    out ``sign | exponent | mantissa`` in the low :attr:`bits` bits of
+    :attr:`code_dtype`.  Values are exact in :attr:`value_dtype` (float32
+    where it holds them all, else float64).
 
     Examples
     --------
@@ -100,6 +136,13 @@ class Format:
     ('float8_e4m3fn', 448.0, 8)
     >>> Format(exp_bits=3, man_bits=2, bias=3, specials="ieee").name
     'float6_e3m2_b3_ieee'
+    >>> wide = Format(exp_bits=11, man_bits=10, bias=1023)  # float64's range, 11-bit significands
+    >>> wide.max, wide.smallest_subnormal, wide.code_dtype, wide.value_dtype
+    (1.7967443538873877e+308, 5e-324, dtype('uint32'), dtype('float64'))
+    >>> Format(exp_bits=11, man_bits=10, bias=1000)
+    Traceback (most recent call last):
+    ...
+    ValueError: Format(exp_bits=11, man_bits=10, bias=1000, specials='ieee') reaches 2**1046, beyond float64's largest exponent 1023; raise bias to at least 1023
     """
 
     exp_bits: int
@@ -121,10 +164,10 @@ class Format:
             raise TypeError(f"Format.specials must be a str, one of {SPECIALS}, got {self.specials!r}")
         if self.specials not in SPECIALS:
             raise ValueError(f"Format.specials must be one of {SPECIALS}, got {self.specials!r}")
-        if not 1 <= self.exp_bits <= 8:
-            raise ValueError(f"Format.exp_bits must be 1 to 8, got {self.exp_bits}")
-        if not 0 <= self.man_bits <= 23:
-            raise ValueError(f"Format.man_bits must be 0 to 23, got {self.man_bits}")
+        if not 1 <= self.exp_bits <= _MAX_EXP_BITS:
+            raise ValueError(f"Format.exp_bits must be 1 to {_MAX_EXP_BITS}, got {self.exp_bits}")
+        if not 0 <= self.man_bits <= _MAX_MAN_BITS:
+            raise ValueError(f"Format.man_bits must be 0 to {_MAX_MAN_BITS}, got {self.man_bits}")
         if not self.signed and (self.man_bits != 0 or self.specials != "fn"):
             raise ValueError(
                 "unsigned formats follow the E8M0 scale convention and need man_bits=0 "
@@ -137,11 +180,29 @@ class Format:
             )
         if self.max_code_magnitude < 1:
             raise ValueError(f"{self!r} has no finite nonzero value")
-        if self.emax > _FLOAT32_EMAX:
-            raise ValueError(f"{self!r} reaches 2**{self.emax}, beyond float32 (largest exponent 127); raise bias")
-        emin_limit = _FLOAT32_EMIN - (0 if self.signed else 1)
-        if self.emin < emin_limit:
-            raise ValueError(f"{self!r} has smallest normal 2**{self.emin}, below float32's 2**-126; lower bias")
+        self._check_float64_range()
+
+    def _check_float64_range(self):
+        """Refuse a bias that puts a value outside float64, saying which bias would fix it."""
+        # emax = top - bias and smallest = emin - sub = low - bias, both linear in the bias
+        top = self.max_code_magnitude >> self.man_bits
+        low = self.smallest_exponent + self.bias
+        min_bias, max_bias = top - _FLOAT64_EMAX, low - _FLOAT64_SMALLEST_EXP
+        if min_bias > max_bias:
+            raise ValueError(
+                f"{self!r}: no bias puts every value inside float64 -- max needs bias >= {min_bias}, the smallest "
+                f"value bias <= {max_bias}; use fewer exp_bits or man_bits"
+            )
+        if self.emax > _FLOAT64_EMAX:
+            raise ValueError(
+                f"{self!r} reaches 2**{self.emax}, beyond float64's largest exponent {_FLOAT64_EMAX}; "
+                f"raise bias to at least {min_bias}"
+            )
+        if self.smallest_exponent < _FLOAT64_SMALLEST_EXP:
+            raise ValueError(
+                f"{self!r} has smallest positive value 2**{self.smallest_exponent}, below float64's smallest "
+                f"subnormal 2**{_FLOAT64_SMALLEST_EXP}; lower bias to at most {max_bias}"
+            )
 
     # ------------------------------------------------------------------ names
     def __repr__(self):
@@ -171,8 +232,25 @@ class Format:
 
     @property
     def code_dtype(self) -> np.dtype:
-        """Unsigned integer dtype that holds one code: uint8, uint16 or uint32."""
-        return np.dtype(np.uint8 if self.bits <= 8 else np.uint16 if self.bits <= 16 else np.uint32)
+        """Unsigned integer dtype that holds one code: uint8, uint16, uint32 or (beyond 32 bits) uint64."""
+        for dtype in (np.uint8, np.uint16, np.uint32):
+            if self.bits <= 8 * np.dtype(dtype).itemsize:
+                return np.dtype(dtype)
+        return np.dtype(np.uint64)
+
+    @property
+    def value_dtype(self) -> np.dtype:
+        """The narrower of float32 and float64 that holds every value exactly.
+
+        float32 where ``emax <= 127``, ``man_bits <= 23`` and the smallest
+        positive value is at least ``2**-149`` (every built-in format); else
+        float64.  :func:`lowfloat.decode` returns this dtype by default, and
+        :func:`lowfloat.quantize` of float32 data returns float64 for formats
+        whose values float32 cannot hold.
+        """
+        fits = (self.emax <= _FLOAT32_EMAX and self.man_bits <= _FLOAT32_MAN_BITS
+                and self.smallest_exponent >= _FLOAT32_SMALLEST_EXP)  # fmt: skip
+        return np.dtype(np.float32 if fits else np.float64)
 
     @property
     def precision_bits(self) -> int:
@@ -266,9 +344,14 @@ class Format:
         return 2.0**self.emin
 
     @property
+    def smallest_exponent(self) -> int:
+        """Exponent of the smallest positive value: ``emin - man_bits``, or ``emin`` without subnormals."""
+        return self.emin - (self.man_bits if self.has_subnormals else 0)
+
+    @property
     def smallest_subnormal(self) -> float:
         """Smallest positive value (equal to smallest_normal where there are no subnormals)."""
-        return 2.0 ** (self.emin - (self.man_bits if self.has_subnormals else 0))
+        return 2.0**self.smallest_exponent
 
     def __reduce__(self):
         # Pickle by the five defining fields only (cached properties stay out).
@@ -338,8 +421,12 @@ def get_format(fmt) -> Format:
     Parameters
     ----------
     fmt : Format or str
-        A format, a canonical name (``"float8_e4m3fn"``) or an alias
-        (``"e4m3"``, ``"bf16"``); names are case-insensitive.
+        A format, a canonical name (``"float8_e4m3fn"``), an alias
+        (``"e4m3"``, ``"bf16"``) or the descriptive name of any other format,
+        as :attr:`Format.name` spells it: ``"float22_e11m10_b1023_ieee"``
+        (the leading ``floatN_`` may be left out, ``_ieee`` too, and a
+        trailing ``u`` after ``fn`` makes it unsigned); names are
+        case-insensitive.
 
     Returns
     -------
@@ -348,7 +435,8 @@ def get_format(fmt) -> Format:
     Raises
     ------
     ValueError
-        Unknown name; the message lists the closest known names.
+        Unknown name (the message lists the closest known names), or a
+        descriptive name whose fields make no valid :class:`Format`.
     TypeError
         Neither a Format nor a str.
 
@@ -359,6 +447,8 @@ def get_format(fmt) -> Format:
     'float8_e4m3fn'
     >>> get_format("bf16").max
     3.3895313892515355e+38
+    >>> get_format("e11m10_b1023")
+    Format(exp_bits=11, man_bits=10, bias=1023, specials='ieee')
     >>> get_format("fp7")
     Traceback (most recent call last):
     ...
@@ -372,7 +462,22 @@ def get_format(fmt) -> Format:
         found = BUILTIN_FORMATS.get(key)
         if found is not None:
             return found
+        described = _DESCRIPTIVE_NAME.fullmatch(key)
+        if described is not None:
+            return _from_descriptive_name(fmt, *described.groups())
         close = difflib.get_close_matches(key, format_names(aliases=True), n=3, cutoff=0.5)
         hint = f"; closest known names: {', '.join(close)}" if close else ""
         raise ValueError(f"unknown format {fmt!r}{hint} (lowfloat.format_names(aliases=True) lists all)")
     raise TypeError(f"a format must be a lowfloat.Format or a name, got {type(fmt).__name__}")
+
+
+# Format.name of a format that is not built in: float{bits}_e{exp_bits}m{man_bits}_b{bias}_{specials}{u}
+_DESCRIPTIVE_NAME = re.compile(r"(?:float(\d+)_)?e(\d+)m(\d+)_b(-?\d+)(?:_(ieee|fnuz|fn|none)(u?))?")
+
+
+def _from_descriptive_name(name: str, bits, exp_bits, man_bits, bias, specials, unsigned) -> Format:
+    """The Format a descriptive name (see :func:`get_format`) spells, or ValueError naming what is wrong."""
+    fmt = Format(int(exp_bits), int(man_bits), int(bias), specials or "ieee", signed=not unsigned)
+    if bits is not None and int(bits) != fmt.bits:
+        raise ValueError(f"format name {name!r} says {bits} bits, but its fields make {fmt.bits} ({fmt.name})")
+    return fmt

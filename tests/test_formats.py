@@ -224,17 +224,19 @@ def test_format_accepts_numpy_integers_and_bools_and_stores_python_types():
         (dict(signed="yes"), TypeError, r"Format.signed must be a bool, got 'yes'"),
         (dict(specials="IEEE"), ValueError, r"Format.specials must be one of .*got 'IEEE'"),
         (dict(specials="fnu"), ValueError, r"Format.specials must be one of .*got 'fnu'"),
-        (dict(exp_bits=0), ValueError, r"Format.exp_bits must be 1 to 8, got 0"),
-        (dict(exp_bits=9), ValueError, r"Format.exp_bits must be 1 to 8, got 9"),
-        (dict(man_bits=-1), ValueError, r"Format.man_bits must be 0 to 23, got -1"),
-        (dict(man_bits=24), ValueError, r"Format.man_bits must be 0 to 23, got 24"),
+        (dict(exp_bits=0), ValueError, r"Format.exp_bits must be 1 to 11, got 0"),
+        (dict(exp_bits=12), ValueError, r"Format.exp_bits must be 1 to 11, got 12"),
+        (dict(man_bits=-1), ValueError, r"Format.man_bits must be 0 to 52, got -1"),
+        (dict(man_bits=53), ValueError, r"Format.man_bits must be 0 to 52, got 53"),
         (dict(signed=False), ValueError, r"unsigned formats .* need man_bits=0 and specials='fn', got man_bits=3"),
         (dict(signed=False, man_bits=0), ValueError, r"unsigned formats .*got man_bits=0, specials='ieee'"),
         (dict(man_bits=0), ValueError, r"an 'ieee' format needs man_bits >= 1 .*got exp_bits=4, man_bits=0"),
         (dict(exp_bits=1), ValueError, r"an 'ieee' format needs .*exp_bits >= 2 .*got exp_bits=1"),
-        (dict(exp_bits=8, bias=100), ValueError, r"reaches 2\*\*154, beyond float32 .*raise bias"),
-        (dict(exp_bits=8, bias=126), ValueError, r"reaches 2\*\*128, beyond float32"),
-        (dict(bias=140), ValueError, r"smallest normal 2\*\*-139, below float32's 2\*\*-126; lower bias"),
+        (dict(exp_bits=11, bias=100), ValueError, r"reaches 2\*\*1946, beyond float64's largest exponent 1023; "
+                                                  r"raise bias to at least 1023"),
+        (dict(exp_bits=11, bias=1022), ValueError, r"reaches 2\*\*1024, beyond float64's largest exponent"),
+        (dict(bias=1100), ValueError, r"smallest positive value 2\*\*-1102, below float64's smallest subnormal "
+                                      r"2\*\*-1074; lower bias to at most 1072"),
         (dict(exp_bits=1, man_bits=0, specials="fn"), ValueError, r"has no finite nonzero value"),
     ],
 )
@@ -245,14 +247,15 @@ def test_format_with_invalid_field_raises_naming_the_field(fields, error, messag
         Format(**defining)
 
 
-def test_format_limits_at_float32_edges_are_accepted_and_one_beyond_refused():
+def test_format_limits_at_float64_edges_are_accepted_and_one_beyond_refused():
     assert Format(8, 23, 127).max == lf.FLOAT32.max  # float32 itself
-    with pytest.raises(ValueError, match=r"smallest normal 2\*\*-127, below float32's 2\*\*-126"):
-        Format(8, 23, 128)
-    # unsigned (E8M0) formats may reach 2**-127, a float32 subnormal, and no further
-    assert Format(8, 0, 127, "fn", signed=False).smallest_normal == 2.0**-127
-    with pytest.raises(ValueError, match=r"smallest normal 2\*\*-128, below float32's"):
-        Format(8, 0, 128, "fn", signed=False)
+    assert Format(11, 52, 1023).max == np.finfo(np.float64).max  # float64 itself
+    with pytest.raises(ValueError, match=r"smallest positive value 2\*\*-1075, below float64's smallest subnormal"):
+        Format(11, 52, 1024)
+    # unsigned (E8M0-style) formats reach down to 2**-1074 and no further
+    assert Format(11, 0, 1074, "fn", signed=False).smallest_normal == 2.0**-1074
+    with pytest.raises(ValueError, match=r"smallest positive value 2\*\*-1075, below float64's"):
+        Format(11, 0, 1075, "fn", signed=False)
 
 
 # ------------------------------------------------------------------ identity: equality, hashing, pickling

@@ -13,6 +13,10 @@ import numpy as np
 
 from .jit import njit
 
+#: Rounding a value rounded to odd in float64 once more is exact into formats of up to this
+#: many significand bits: 53 - 2 (round to odd needs two bits beyond the target's).
+ODD_PRECISION = 51
+
 
 @njit(cache=True, nogil=True)
 def widen_to_odd(src, out):
