@@ -16,6 +16,10 @@ are reproducible bit for bit and can be checked against a plain loop.
 dot and matmul take their operands as given -- round them onto a format
 first with :func:`lowfloat.quantize` -- and need values that float32 holds
 exactly, so that every product is exact in float64.
+
+Accumulator formats may reach float64's range and precision up to 51
+significand bits: each partial sum is rounded to odd in float64 first, which
+keeps the one rounding into the accumulator exact only up to 51 bits.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from .codec import quantize
 from .formats import get_format
 from .kernels.nearest import fast_constants
 from .kernels.plan import plan
+from .kernels.widen import ODD_PRECISION
 from .options import rounding_options
 
 __all__ = ["sum", "dot", "matmul"]
@@ -38,7 +43,17 @@ def _check_options(fmt, order, rounding, overflow, ftz, daz, rng):
     """Validate the rounding options and order."""
     if not isinstance(order, str) or order not in ORDERS:
         raise ValueError(f"unknown order {order!r}; expected one of {', '.join(ORDERS)}")
+    _check_accumulator(fmt)
     return rounding_options(fmt, rounding, overflow, ftz, daz, rng)
+
+
+def _check_accumulator(fmt):
+    """Refuse an accumulator format that a partial sum rounded to odd in float64 cannot be rounded into once."""
+    if fmt.precision_bits > ODD_PRECISION:
+        raise ValueError(
+            f"{fmt.name} has {fmt.precision_bits} significand bits; partial sums are rounded to odd in float64 and "
+            f"then into the accumulator, one exact rounding only for formats of up to {ODD_PRECISION} bits"
+        )
 
 
 def _plan(operation, fmt, options):
@@ -79,8 +94,9 @@ def _reduce_last(wide, fmt, order, options) -> np.ndarray:
     return result.reshape(wide.shape[:-1])
 
 
-def _finish(result, dtype, out):
-    """The result in ``dtype`` (exact: every format's values fit float32), written into ``out`` if given."""
+def _finish(result, dtype, out, fmt):
+    """The result in ``dtype`` -- float64 where float32 cannot hold ``fmt``'s values -- or written into ``out``."""
+    dtype = np.promote_types(dtype, fmt.value_dtype)
     if out is not None:
         check_out(out, result.shape, dtype)
         out[...] = result
@@ -120,15 +136,16 @@ def sum(x, fmt, *, axis=None, order="sequential", rounding="nearest_even", overf
     Returns
     -------
     ndarray or numpy scalar
-        The sums, on ``fmt``'s grid: float32 for float32-or-narrower input,
-        else float64.  An empty sum is +0.
+        The sums, on ``fmt``'s grid: float32 for float32-or-narrower input
+        where float32 holds ``fmt``'s values, else float64.  An empty sum is +0.
 
     Raises
     ------
     TypeError
         ``x`` is not real, or ``axis`` is not an int.
     ValueError
-        Unknown format, order, rounding or overflow policy; ``axis`` out of range.
+        Unknown format, order, rounding or overflow policy; ``axis`` out of
+        range; a format of more than 51 significand bits.
 
     Notes
     -----
@@ -159,7 +176,7 @@ def sum(x, fmt, *, axis=None, order="sequential", rounding="nearest_even", overf
         if not -wide.ndim <= axis < wide.ndim:
             raise ValueError(f"axis {axis} is out of range for x with {wide.ndim} dimension(s)")
         wide = np.moveaxis(wide, int(axis), -1)
-    return _finish(_reduce_last(wide, fmt, order, options), result_dtype([array]), out)
+    return _finish(_reduce_last(wide, fmt, order, options), result_dtype([array]), out, fmt)
 
 
 def dot(a, b, fmt, *, order="sequential", rounding="nearest_even", overflow=None, ftz=False, daz=False, rng=None,
@@ -183,8 +200,8 @@ def dot(a, b, fmt, *, order="sequential", rounding="nearest_even", overflow=None
     Returns
     -------
     ndarray or numpy scalar
-        float32 when both inputs are float32 or narrower, else float64; a
-        scalar for 1-D inputs.
+        float32 when both inputs are float32 or narrower and float32 holds
+        ``fmt``'s values, else float64; a scalar for 1-D inputs.
 
     Raises
     ------
@@ -216,7 +233,7 @@ def dot(a, b, fmt, *, order="sequential", rounding="nearest_even", overflow=None
         products = wide_a * wide_b  # exact: float32 values, float64 products
     except ValueError:
         raise ValueError(f"dot: the leading axes do not broadcast: a {wide_a.shape}, b {wide_b.shape}") from None
-    return _finish(_reduce_last(products, fmt, order, options), result_dtype([array_a, array_b]), out)
+    return _finish(_reduce_last(products, fmt, order, options), result_dtype([array_a, array_b]), out, fmt)
 
 
 def matmul(a, b, *, accumulate="float32", promote_every=None, rounding="nearest_even", overflow=None, ftz=False,
@@ -265,7 +282,7 @@ def matmul(a, b, *, accumulate="float32", promote_every=None, rounding="nearest_
     -------
     ndarray or numpy scalar
         Shape as :func:`numpy.matmul`'s; float32 when both inputs are float32
-        or narrower, else float64.
+        or narrower and float32 holds ``out_format``'s values, else float64.
 
     Raises
     ------
@@ -274,7 +291,8 @@ def matmul(a, b, *, accumulate="float32", promote_every=None, rounding="nearest_
     ValueError
         Scalars, mismatched inner dimensions, batch axes that do not
         broadcast, ``promote_every <= 0``, values float32 cannot hold, unknown
-        formats, rounding or overflow.
+        formats, rounding or overflow; an ``accumulate`` format of more than
+        51 significand bits.
 
     Notes
     -----
@@ -300,6 +318,7 @@ def matmul(a, b, *, accumulate="float32", promote_every=None, rounding="nearest_
             raise TypeError(f"promote_every must be None or a positive int, got {promote_every!r}")
         if promote_every <= 0:
             raise ValueError(f"promote_every must be a positive int, got {promote_every}")
+    _check_accumulator(acc_fmt)
     options = rounding_options(acc_fmt, rounding, overflow, ftz, daz, rng)
     array_a, wide_a = _float32_values(a, "a")
     array_b, wide_b = _float32_values(b, "b")
@@ -334,4 +353,4 @@ def matmul(a, b, *, accumulate="float32", promote_every=None, rounding="nearest_
         result = result[..., 0, :]
     if wide_b.ndim == 1:
         result = result[..., 0]
-    return _finish(result, result_dtype([array_a, array_b]), out)
+    return _finish(result, result_dtype([array_a, array_b]), out, out_fmt)

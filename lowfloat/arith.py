@@ -17,6 +17,14 @@ keeps a sticky bit, and then :func:`lowfloat.quantize` rounds that once into
 ``fmt`` -- exactly what rounding the exact result would give, in every mode.
 Stochastic rounding's probability is that of the float64 value, exact to
 about 2**-28 of an ulp of ``fmt``.
+
+Formats up to float64's range and precision.  Rounding to odd keeps the
+second rounding exact only with two bits to spare: float64's 53 bits serve
+formats of up to 51 significand bits, and its subnormal grid (``2**-1074``)
+formats whose smallest positive value is at least ``2**-1072``.  Arithmetic
+takes every such format -- every built-in one, float64's own exponent range
+with up to 50 mantissa bits (``Format(11, 10, 1023)``) -- and refuses the
+others with a ValueError saying which bound they cross.
 """
 
 from __future__ import annotations
@@ -30,10 +38,15 @@ from .arrays import as_real_array, check_out, exact_float64, result_dtype
 from .codec import round_array
 from .formats import get_format
 from .kernels.arith import ADD, DIV, MUL, SUB, binary_kernel, fma_kernel, sqrt_kernel
+from .kernels.widen import ODD_PRECISION
 from .options import flags_target, rounding_options, write_flags
 from .rounding import FLAG_INVALID
 
 __all__ = ["add", "sub", "mul", "div", "fma", "sqrt"]
+
+# Rounding to odd on float64's subnormal grid, 2**-1074, keeps the next rounding exact into
+# formats whose grid is two bits coarser there.
+_SMALLEST_EXPONENT = -1072
 
 _SECTIONS = """Parameters
     ----------
@@ -69,7 +82,8 @@ _SECTIONS = """Parameters
     ndarray or numpy scalar
         Values on ``fmt``'s grid, in the broadcast shape: float32 when every
         operand is float32 or narrower (float16, a Python scalar beside a
-        float32 array), else float64; a scalar for scalar operands.
+        float32 array) and float32 holds ``fmt``'s values, else float64; a
+        scalar for scalar operands.
 
     Raises
     ------
@@ -78,7 +92,8 @@ _SECTIONS = """Parameters
     ValueError
         Unknown format, rounding mode or overflow policy; operands that do
         not broadcast; 64-bit integers or long doubles that float64 cannot
-        hold exactly; a bad ``out``.
+        hold exactly; a bad ``out``; a format of more than 51 significand
+        bits or whose smallest positive value is below ``2**-1072``.
 
     Notes
     -----
@@ -108,7 +123,24 @@ def _signalling_nans(arrays) -> np.ndarray | None:
 
 
 def _options(fmt, rounding, overflow, ftz, daz, rng, sr_bits, tininess):
-    return rounding_options(get_format(fmt), rounding, overflow, ftz, daz, rng, sr_bits, tininess)
+    fmt = get_format(fmt)
+    _check_format(fmt)
+    return rounding_options(fmt, rounding, overflow, ftz, daz, rng, sr_bits, tininess)
+
+
+def _check_format(fmt):
+    """Refuse a format the float64 round-to-odd result cannot be rounded into exactly once."""
+    if fmt.precision_bits > ODD_PRECISION:
+        raise ValueError(
+            f"{fmt.name} has {fmt.precision_bits} significand bits; arithmetic rounds the exact result to odd in "
+            f"float64 and then into the format, one exact rounding only for formats of up to {ODD_PRECISION} bits"
+        )
+    if fmt.smallest_exponent < _SMALLEST_EXPONENT:
+        raise ValueError(
+            f"{fmt.name} reaches 2**{fmt.smallest_exponent}; arithmetic rounds exactly once only into formats whose "
+            f"smallest positive value is at least 2**{_SMALLEST_EXPONENT} (results are rounded to odd on float64's "
+            "subnormal grid first, 2**-1074)"
+        )
 
 
 def _elementwise(kernel, operands, fmt, options, flags, out):
@@ -124,6 +156,7 @@ def _elementwise(kernel, operands, fmt, options, flags, out):
         raise ValueError(f"operands do not broadcast together: {shapes}") from None
     dtype = result_dtype([value if np.ndim(value) == 0 and not isinstance(value, np.ndarray) else array
                           for (_, value), array in zip(operands, arrays, strict=True)])  # fmt: skip
+    dtype = np.promote_types(dtype, fmt.value_dtype)  # float64 where float32 cannot hold fmt's values
     check_out(out, shape, dtype)
     flag_array = flags_target(flags, shape)
     if options.daz:  # a unit working in fmt with DAZ sees fmt's own subnormals as zeros of their sign
@@ -145,7 +178,7 @@ def _elementwise(kernel, operands, fmt, options, flags, out):
     if out is not None:
         out[...] = result
         return out
-    result = result.astype(dtype, copy=False)  # exact: every format's values fit float32
+    result = result.astype(dtype, copy=False)  # exact: float32 only where it holds fmt's values
     return result[()] if result.ndim == 0 else result
 
 

@@ -543,3 +543,111 @@ def test_inputs_float64_cannot_hold_are_refused_for_formats_of_more_than_51_bits
     exact = np.array([2**60, -(2**53), 2**63 - 2**11, 7], np.int64)  # values of both formats: fine
     assert lf.quantize(exact, fmt).tolist() == [float(v) for v in exact]
     assert lf.quantize([2**80, 5], fmt).tolist() == [2.0**80, 5.0]
+
+
+# ------------------------------------------------------------------ arithmetic and accumulation
+#: Formats arithmetic takes: up to 51 significand bits, smallest positive value at least 2**-1072.
+ARITH_FORMATS = [lf.Format(11, 10, 1023), lf.Format(11, 50, 1023), lf.Format(9, 30, 255, "fn"),
+                 lf.Format(11, 20, 1030, "fnuz"), lf.Format(10, 3, 600, "none")]  # fmt: skip
+
+
+def arithmetic_operands(fmt, rng, count: int = 60) -> list[tuple[float, float, float]]:
+    """Operand triples: random ones across float64's range, and products just off a midpoint of ``fmt``'s
+    grid deep in float64's subnormal range, where rounding to nearest in float64 would land on the tie."""
+    with np.errstate(all="ignore"):
+        spread = np.ldexp(1 + rng.random((count, 3)), rng.integers(-1074, 1024, (count, 3)))
+        near = np.ldexp(1 + rng.random((count, 3)), rng.integers(-40, 40, (count, 3)))
+    triples = [tuple(row * np.where(rng.random(3) < 0.5, -1.0, 1.0)) for row in np.concatenate([spread, near])]
+    step = fmt.smallest_exponent  # the subnormal spacing: a midpoint is an odd multiple of 2**(step - 1)
+    for odd in (1, 3, 2 * rng.integers(1, 500) + 1):
+        a = math.ldexp(float(odd), step - 1 - 433)
+        for b in (2.0**433, math.ldexp(1 + 2.0**-52, 433), math.ldexp(1 - 2.0**-53, 433)):
+            triples.append((a, b, math.ldexp(1.0, step - 60)))
+    return triples
+
+
+@pytest.mark.parametrize("fmt", ARITH_FORMATS, ids=lambda fmt: fmt.name)
+def test_arithmetic_into_wide_formats_equals_the_exact_result_rounded_once(fmt):
+    rng = np.random.default_rng(fmt.man_bits)
+    triples = arithmetic_operands(fmt, rng)
+    x, y, z = (np.array(column) for column in zip(*triples, strict=True))
+    for rounding in lf.DETERMINISTIC_MODES:
+        for op, operands in (("add", (x, y)), ("sub", (x, z)), ("mul", (x, y)), ("div", (x, y)),
+                             ("fma", (x, y, z)), ("sqrt", (np.abs(x),))):  # fmt: skip
+            flags = np.empty(x.size, np.uint8)
+            got = getattr(lf, op)(*operands, fmt, rounding=rounding, flags=flags)
+            expected = [reference.arithmetic(op, list(args), fmt, rounding=rounding) for args in zip(*operands)]
+            cases = [f"{op} {rounding} {[float(a) for a in args]}" for args in zip(*operands)]
+            assert_same_values(got, [v for v, _ in expected], inputs=cases)
+            np.testing.assert_array_equal(flags, [f for _, f in expected], err_msg=f"{op} {rounding}")
+
+
+def test_arithmetic_result_is_float64_for_float32_operands_into_a_format_float32_cannot_hold():
+    x = np.float32([3.0e38, 1.0])
+    got = lf.mul(x, np.float32(2), "e11m10_b1023")  # 6e38: beyond float32, a value of the format
+    assert got.dtype == np.float64
+    assert got.tolist() == [lf.quantize(float(x[0]) * 2, "e11m10_b1023"), 2.0]
+    assert lf.mul(x, np.float32(2), lf.Format(8, 12, 130)).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("fmt", "message"),
+    [
+        (lf.Format(11, 51, 1024, "none"), r"has 52 significand bits; arithmetic rounds the exact result to odd in "
+                                          r"float64 and then into the format, one exact rounding only for formats of "
+                                          r"up to 51 bits"),
+        (FLOAT64, r"has 53 significand bits"),
+        (lf.Format(11, 50, 1024, "none"), r"reaches 2\*\*-1073; arithmetic rounds exactly once only into formats "
+                                          r"whose smallest positive value is at least 2\*\*-1072"),
+    ],
+)
+def test_arithmetic_refuses_formats_it_cannot_round_into_exactly_once(fmt, message):
+    with pytest.raises(ValueError, match=message):
+        lf.add(1.0, 2.0, fmt)
+
+
+def reference_sum(values, fmt, rounding) -> float:
+    """The sequential rounded sum, partial sum by partial sum, by the reference."""
+    total = -0.0
+    for v in values:
+        total, _ = reference.arithmetic("add", [total, float(v)], fmt, rounding=rounding)
+    return total
+
+
+@pytest.mark.parametrize("fmt", ARITH_FORMATS + [lf.Format(11, 50, 1024, "none")], ids=lambda fmt: fmt.name)
+def test_sum_and_dot_with_a_wide_accumulator_equal_the_reference_partial_sum_by_partial_sum(fmt):
+    rng = np.random.default_rng(12)
+    with np.errstate(all="ignore"):
+        x = np.ldexp(1 + rng.random(40), rng.integers(-1074, 1000, 40)) * np.where(rng.random(40) < 0.5, -1, 1)
+        x[::5] = np.ldexp(1 + rng.random(8), rng.integers(-5, 5, 8))  # some of a size, so that sums cancel
+    for rounding in ("nearest_even", "toward_zero", "toward_negative"):
+        assert_same_values(lf.sum(x, fmt, rounding=rounding), reference_sum(x, fmt, rounding), inputs=[rounding])
+    a = rng.standard_normal(30).astype(np.float32)
+    b = (rng.standard_normal(30) * 1e30).astype(np.float32)
+    got = lf.dot(a, b, fmt)
+    assert got.dtype == np.float64  # float32 cannot hold the accumulator's values
+    assert_same_values(got, reference_sum(a.astype(np.float64) * b.astype(np.float64), fmt, "nearest_even"))
+
+
+def test_matmul_with_a_wide_accumulator_and_output_format_equals_the_reference():
+    rng = np.random.default_rng(13)
+    acc = lf.Format(11, 10, 1023)
+    a = (rng.standard_normal((3, 20)) * 1e20).astype(np.float32)
+    b = (rng.standard_normal((20, 2)) * 1e20).astype(np.float32)
+    got = lf.matmul(a, b, accumulate=acc, out_format=acc)
+    assert got.dtype == np.float64
+    expected = [[reference_sum(a[i].astype(np.float64) * b[:, j].astype(np.float64), acc, "nearest_even")
+                 for j in range(2)] for i in range(3)]  # fmt: skip
+    assert_same_values(got, expected)
+    assert lf.matmul(a, b, accumulate=acc).dtype == np.float32  # out_format float32 (the default) holds the result
+
+
+def test_accumulation_refuses_accumulators_of_more_than_51_bits():
+    message = r"has 53 significand bits; partial sums are rounded to odd in float64 and then into the accumulator"
+    with pytest.raises(ValueError, match=message):
+        lf.sum([1.0, 2.0], FLOAT64)
+    with pytest.raises(ValueError, match=message):
+        lf.dot([1.0], [2.0], FLOAT64)
+    with pytest.raises(ValueError, match=message):
+        lf.matmul(np.ones((1, 2), np.float32), np.ones((2, 1), np.float32), accumulate=FLOAT64)
+    assert lf.matmul(np.ones((1, 2), np.float32), np.ones((2, 1), np.float32), out_format=FLOAT64).tolist() == [[2.0]]

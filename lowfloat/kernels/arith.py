@@ -8,7 +8,9 @@ significand bits, in any rounding mode, gives exactly what rounding ``v``
 directly would (Boldo & Melquiond, "Emulation of FMA and correctly rounded
 sums: proved algorithms using rounding to odd", IEEE TC 57(4), 2008): the odd
 last bit is a sticky bit that keeps a value off the midpoints and grid points
-of the narrower format.  Every lowfloat format has ``p <= 24``.
+of the narrower format.  Every built-in lowfloat format has ``p <= 24``;
+:mod:`lowfloat.arith` refuses formats of more than 51 bits, and those whose
+smallest positive value is below ``2**-1072`` (see below).
 
 How the exact result is found (all error-free transformations, no branches
 on the data except for special values):
@@ -20,11 +22,12 @@ on the data except for special values):
   intermediate underflows; then ``fma`` gives the exact error of the
   product, the exact remainder of the quotient or of the square root
   (``r = x - q*y`` and ``r = x - s*s`` are floats, Boldo & Daumas 2003).
-  Scaling back is exact unless the result leaves float64's normal range;
-  there it is far outside every lowfloat format's range and only its sign
-  and whether it is zero matter: results beyond float64 become
-  ``+-DBL_MAX`` (so rounding toward zero still gives the format's max),
-  results below float64's subnormals become ``+-2**-1074``.
+  Scaling back is exact in float64's normal range; below it the result is
+  rounded to odd on float64's subnormal grid (exact for formats whose
+  smallest positive value is at least ``2**-1072``, two bits above it;
+  below float64's subnormals it becomes ``+-2**-1074``); beyond float64
+  only its sign and size matter, and it becomes ``+-DBL_MAX`` (so rounding
+  toward zero still gives the format's max).
 
 Zeros keep the sign IEEE 754's round-to-nearest operation gives them
 (``-0 + -0 = -0``, ``x - x = +0``), as NumPy's float64 arithmetic does.
@@ -45,6 +48,7 @@ __all__ = ["fma", "add_to_odd", "mul_to_odd", "div_to_odd", "sqrt_to_odd", "fma_
 
 _DBL_MAX = float.fromhex("0x1.fffffffffffffp1023")
 _DBL_TINY = float.fromhex("0x1p-1074")  # the smallest float64 subnormal
+_DBL_MIN_NORMAL = float.fromhex("0x1p-1022")  # the smallest normal float64
 _EXP_MASK = np.uint64(0x7FF0000000000000)
 _SIGN_SHIFT = np.uint64(63)
 
@@ -138,10 +142,19 @@ def add_to_odd(x, y, negative_zero):
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _scale(h, k):
-    """``h * 2**k``: exact in float64's normal range; beyond it +-DBL_MAX, below it never zero."""
+    """``RO(h * 2**k)`` for ``h`` rounded to odd: exact in float64's normal range, beyond it +-DBL_MAX.
+
+    Below the normal range ``ldexp`` rounds to nearest on the subnormal grid;
+    where that was inexact the odd neighbour replaces its result, so the
+    sticky bit survives there too (rounding to odd twice, the finer first, is
+    rounding to odd once) and no nonzero result becomes zero.
+    """
     v = np.ldexp(h, k)
     v = math.copysign(_DBL_MAX, h) if math.isinf(v) else v
-    return math.copysign(_DBL_TINY, h) if (v == 0.0) & (h != 0.0) else v
+    back = np.ldexp(v, -k)  # exact: v is a float64 and the scaling goes back up
+    even = (bitcast(np.float64(v), np.uint64) & np.uint64(1)) == np.uint64(0)
+    fix = (back != h) & even & (abs(v) < _DBL_MIN_NORMAL)
+    return np.nextafter(v, math.inf if back < h else -math.inf) if fix else v
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -231,7 +244,37 @@ def _fma_to_odd(x, y, z):
 # flags of rounding the result are the cast's (lowfloat.kernels.scalar).
 _INFINITE = np.uint8(8)
 _INVALID = np.uint8(16)
+_OVERFLOW_INEXACT = np.uint8(4 | 1)
 _NONE = np.uint8(0)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _half(v):
+    """``RO(v / 2)``: exact except below ``2**-1021``, where the odd neighbour keeps the lost bit."""
+    h = v * 0.5
+    return to_odd(h, v - 2.0 * h)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def beyond_float64(op, x, y, z):
+    """Whether the exact result of ``op`` on finite operands is at least ``2**1024`` in magnitude.
+
+    The result then leaves float64 and becomes ``+-DBL_MAX``, which rounding
+    toward zero takes to a format's max *without* overflow where the format
+    reaches float64's top binade -- yet the exact result overflows every
+    format.  Computed on halved operands (rounded to odd, which keeps the
+    comparison with ``2**1023`` exact): ``op`` is ADD, SUB, MUL, DIV or 4 (fma).
+    """
+    finite = math.isfinite(x) & math.isfinite(y) & math.isfinite(z)
+    if op == ADD or op == SUB:
+        half = add_to_odd(_half(x), _half(-y if op == SUB else y), False)
+    elif op == MUL:
+        half = mul_to_odd(_half(x), y)
+    elif op == DIV:
+        half = div_to_odd(_half(x), y) if y != 0.0 else 0.0  # x / 0 is INFINITE, not an overflow
+    else:
+        half = fma_to_odd(_half(x), y, _half(z), False)
+    return finite & (abs(half) >= 2.0**1023)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -241,24 +284,28 @@ def _zero_times_infinity(x, y):
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def binary_flags(op, x, y):
-    """INVALID for inf - inf, 0 * inf, 0 / 0, inf / inf; INFINITE for finite nonzero / 0 (signalling NaNs aside)."""
+    """INVALID for inf - inf, 0 * inf, 0 / 0, inf / inf; INFINITE for finite nonzero / 0 (signalling NaNs aside);
+    OVERFLOW and INEXACT for an exact result beyond float64 (see :func:`beyond_float64`)."""
     y_added = -y if op == SUB else y
+    beyond = _OVERFLOW_INEXACT if beyond_float64(op, x, y, 0.0) else _NONE
     if op == ADD or op == SUB:
-        return _INVALID if math.isinf(x) & math.isinf(y_added) & (x != y_added) else _NONE
+        return _INVALID if math.isinf(x) & math.isinf(y_added) & (x != y_added) else beyond
     if op == MUL:
-        return _INVALID if _zero_times_infinity(x, y) else _NONE
+        return _INVALID if _zero_times_infinity(x, y) else beyond
     invalid = ((x == 0.0) & (y == 0.0)) | (math.isinf(x) & math.isinf(y))
     infinite = math.isfinite(x) & (x != 0.0) & (y == 0.0)
-    return _INVALID if invalid else _INFINITE if infinite else _NONE
+    return _INVALID if invalid else _INFINITE if infinite else beyond
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def fma_flags(x, y, z):
-    """INVALID for 0 * inf (whatever z is, as SoftFloat) and for an infinite product plus the opposite infinity."""
+    """INVALID for 0 * inf (whatever z is, as SoftFloat) and for an infinite product plus the opposite infinity;
+    OVERFLOW and INEXACT for an exact result beyond float64."""
     product_infinite = (math.isinf(x) & (y != 0.0) & ~math.isnan(y)) | (math.isinf(y) & (x != 0.0) & ~math.isnan(x))
     product_negative = (math.copysign(1.0, x) < 0.0) != (math.copysign(1.0, y) < 0.0)
     cancels = product_infinite & math.isinf(z) & (product_negative != (z < 0.0))
-    return _INVALID if _zero_times_infinity(x, y) | cancels else _NONE
+    beyond = _OVERFLOW_INEXACT if beyond_float64(4, x, y, z) else _NONE
+    return _INVALID if _zero_times_infinity(x, y) | cancels else beyond
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
