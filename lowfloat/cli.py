@@ -40,6 +40,7 @@ RAW = argparse.RawDescriptionHelpFormatter
 _EXAMPLES_INFO = """examples:
   lowfloat info                  every built-in format, one row each
   lowfloat info e4m3 bf16        two formats (aliases work)
+  lowfloat info e11m10_b1023     any other format by its name (Format.name), here float64's range, 11 bits
   lowfloat info --markdown       the README's format table
 """
 
@@ -48,6 +49,7 @@ _EXAMPLES_QUANTIZE = """examples:
   lowfloat quantize --format fp16 --rounding toward_zero 0.1
   lowfloat quantize --format e4m3 --overflow saturate 1e6
   lowfloat quantize --format bf16 weights.npy weights_bf16.npy
+  lowfloat quantize --format e11m10_b1023 1e300 1e-310
 """
 
 _EXAMPLES_EXPLAIN = """examples:
@@ -186,7 +188,7 @@ def _register_quantize(subparsers):
                                    epilog=_EXAMPLES_QUANTIZE, formatter_class=RAW)  # fmt: skip
     parser.add_argument("values", nargs="+", metavar="VALUE",
                         help="real numbers (decimal or hex floats), or IN.npy OUT.npy")  # fmt: skip
-    parser.add_argument("--format", "-f", required=True, help="target format, e.g. e4m3, bf16, fp16")
+    parser.add_argument("--format", "-f", required=True, help="target format, e.g. e4m3, bf16, fp16, e11m10_b1023")
     _add_rounding_options(parser)
     parser.set_defaults(run=_run_quantize)
 

@@ -75,7 +75,8 @@ def table(fmt) -> np.ndarray:
     Parameters
     ----------
     fmt : Format or str
-        A format of at most 16 bits (float16, bfloat16, every fp8, fp6, fp4).
+        A format of at most 16 bits (float16, bfloat16, every fp8, fp6, fp4,
+        and generic ones up to float64's range, such as ``"e11m4_b1023"``).
 
     Returns
     -------
@@ -85,10 +86,10 @@ def table(fmt) -> np.ndarray:
         ==========  ==========  ==============================================
         ``code``    code dtype  the code (uint8 or uint16)
         ``sign``    uint8       sign bit (0 for unsigned formats)
-        ``exponent`` uint8      biased exponent field
+        ``exponent`` uint8      biased exponent field (uint16 beyond 8 exponent bits)
         ``mantissa`` uint16     mantissa (trailing significand) field
         ``bits``    str         the fields in binary, ``"0|0011|101"``
-        ``value``   float64     the exact value (every such format fits)
+        ``value``   float64     the exact value (float64 holds every format's values)
         ``kind``    str         "zero", "subnormal", "normal", "inf" or "nan"
         ==========  ==========  ==============================================
 
@@ -124,8 +125,9 @@ def table(fmt) -> np.ndarray:
     codes = np.arange(1 << fmt.bits, dtype=fmt.code_dtype)
     sign, exp_fields, man_fields = split_fields(codes, fmt)
     values = decode(codes, fmt, dtype=np.float64)
+    exponent_dtype = np.uint8 if fmt.exp_bits <= 8 else np.uint16
     dtype = np.dtype([
-        ("code", fmt.code_dtype), ("sign", np.uint8), ("exponent", np.uint8), ("mantissa", np.uint16),
+        ("code", fmt.code_dtype), ("sign", np.uint8), ("exponent", exponent_dtype), ("mantissa", np.uint16),
         ("bits", f"U{fmt.bits + 2}"), ("value", np.float64), ("kind", f"U{max(map(len, KINDS))}"),
     ])  # fmt: skip
     rows = np.empty(codes.shape, dtype)

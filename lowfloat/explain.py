@@ -171,11 +171,11 @@ class Explanation:
         if self.ulp is not None:
             rows.append(("ulp", f"{_decimal_text(self.ulp)} = 2^{reference._floor_log2(self.ulp)}"))
         if self.abs_error is not None:
-            error = f"{float(self.abs_error):.6g} absolute"
+            error = f"{_short_text(self.abs_error)} absolute"
             if self.rel_error is not None:
-                error += f", {float(self.rel_error):.6g} relative"
+                error += f", {_short_text(self.rel_error)} relative"
             if self.ulp is not None and not math.isinf(self.abs_error):
-                error += f", {float(self.abs_error / self.ulp):.6g} ulp"
+                error += f", {_short_text(self.abs_error / self.ulp)} ulp"
             rows.append(("error", error))
         rows.append(("decision", self.decision + (" (x was a tie)" if self.tie and "tie" not in self.decision else "")))
         return rows
@@ -407,6 +407,18 @@ def _decimal_text(value, significant: int = _SIGNIFICANT_DIGITS) -> str:
     return f"{sign}{mantissa}{tail}e{point - 1:+03d}"
 
 
+def _short_text(value) -> str:
+    """Six significant digits, ``%g`` style; exactly (``_decimal_text``) where float64 would lose the value.
+
+    The errors of formats that reach float64's subnormals can be smaller
+    than float64's smallest subnormal.
+    """
+    as_float = float(value)
+    if as_float != 0 or value == 0:
+        return f"{as_float:.6g}"
+    return _decimal_text(Fraction(value), 6)
+
+
 def _leading_zeros(value: Fraction) -> int:
     """For 0 < value < 1: how many zeros follow the decimal point before the first nonzero digit."""
     zeros = 0
@@ -439,5 +451,6 @@ def _input_text(x) -> str:
         return repr(x)
     text = f"{_decimal_text(x)} = {_hex_text(x)}"
     if x.denominator & (x.denominator - 1):
-        text += f" ({x}, not a binary fraction)"
+        # the fraction itself where it is short (1/10); 1e-310's has 311 digits
+        text += f" ({x}, not a binary fraction)" if len(str(x)) <= _SIGNIFICANT_DIGITS else " (not a binary fraction)"
     return text

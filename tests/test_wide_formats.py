@@ -651,3 +651,71 @@ def test_accumulation_refuses_accumulators_of_more_than_51_bits():
     with pytest.raises(ValueError, match=message):
         lf.matmul(np.ones((1, 2), np.float32), np.ones((2, 1), np.float32), accumulate=FLOAT64)
     assert lf.matmul(np.ones((1, 2), np.float32), np.ones((2, 1), np.float32), out_format=FLOAT64).tolist() == [[2.0]]
+
+
+# ------------------------------------------------------------------ finfo, table, explain, the command line
+def test_finfo_of_the_generic_float64_equals_numpy_finfo_float64():
+    ours, numpy_info = lf.finfo(FLOAT64), np.finfo(np.float64)
+    for name in ("eps", "epsneg", "machep", "negep", "minexp", "maxexp", "max", "min", "smallest_normal", "tiny",
+                 "smallest_subnormal", "nmant", "nexp", "iexp", "precision", "resolution", "bits"):  # fmt: skip
+        assert getattr(ours, name) == getattr(numpy_info, name), name
+    assert ours.dtype == np.uint64  # the code dtype
+    assert "(codes: uint64)" in str(ours)
+
+
+@pytest.mark.parametrize("fmt", WIDE_FORMATS, ids=lambda fmt: fmt.name)
+def test_finfo_of_wide_formats_is_derived_from_the_reference(fmt):
+    info = lf.finfo(fmt)
+    assert info.max == reference.decode(fmt.max_code_magnitude, fmt)
+    assert info.smallest_subnormal == reference.decode(0 if not fmt.has_zero else 1, fmt)
+    assert info.eps == 2.0 ** (max(fmt.emin, 0) - fmt.man_bits)
+    assert len(str(info).splitlines()) == 10
+
+
+def test_table_of_a_16_bit_wide_format_lists_every_code_with_a_wide_exponent_field():
+    fmt = lf.Format(10, 5, 511)
+    rows = lf.table(fmt)
+    assert rows.size == 1 << 16 and rows.dtype["exponent"] == np.uint16
+    sample = rows[:: 1 << 8]
+    assert_same_values(sample["value"], [reference.decode(int(c), fmt) for c in sample["code"]])
+    assert rows[0x7BE0][["exponent", "mantissa", "kind"]].tolist() == (0x3DF, 0, "normal")
+    assert rows["value"][0x7BE0] == 2.0 ** (0x3DF - 511)
+    assert lf.table("e4m3").dtype["exponent"] == np.uint8  # the narrow formats' table as before
+    with pytest.raises(ValueError, match=r"table\(\) lists formats of at most 16 bits; float22_e11m10_b1023_ieee has 22"):
+        lf.table("e11m10_b1023")
+
+
+@pytest.mark.parametrize("fmt", WIDE_FORMATS, ids=lambda fmt: fmt.name)
+def test_explain_of_wide_formats_agrees_with_encode_on_floats(fmt):
+    rng = np.random.default_rng(6)
+    with np.errstate(all="ignore"):
+        values = hard_inputs(fmt, rng, count=2)
+    for x in values[np.isfinite(values)][::3]:
+        e = lf.explain(float(x), fmt)
+        assert e.code == int(lf.encode(x, fmt))
+        assert_same_values(float(e.value), reference.decode(e.code, fmt), inputs=[x])
+
+
+def test_explain_shows_errors_below_float64s_smallest_subnormal_exactly():
+    e = lf.explain("1e-310", FLOAT64)
+    assert e.abs_error < Fraction(2) ** -1074
+    assert "error       3.05506...e-325 absolute" in str(e)
+    assert "(not a binary fraction)" in str(e)  # 1e-310's fraction has 311 digits: left out
+
+
+def test_command_line_takes_wide_formats_by_name(capsys):
+    from lowfloat.cli import main
+
+    assert main(["info", "e11m10_b1023"]) == 0
+    out = capsys.readouterr().out
+    assert "Machine parameters for float22_e11m10_b1023_ieee (codes: uint32)" in out and "minexp =  -1022" in out
+    assert main(["quantize", "--format", "e11m10_b1023", "1e300", "-1e-310", "0x1.ffep1023"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "float22_e11m10_b1023_ieee, rounding nearest_even"
+    assert lines[2].split() == ["1e300", "0x1F8DF9", repr(float(lf.quantize(1e300, "e11m10_b1023")))]
+    assert lines[3].split() == ["-1e-310", "0x200005", repr(-5 * 2.0**-1032)]
+    assert lines[4].split() == ["0x1.ffep1023", "0x1FFC00", "inf"]  # a tie above max: to even, overflow
+    assert main(["table", "e10m5_b511", "--csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "0x0000,0,0,0,0|0000000000|00000,0.0,zero"
+    assert main(["info", "e11m10_b1000"]) == 2
+    assert "raise bias to at least 1023" in capsys.readouterr().err
