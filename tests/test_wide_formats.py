@@ -719,3 +719,89 @@ def test_command_line_takes_wide_formats_by_name(capsys):
     assert capsys.readouterr().out.splitlines()[1] == "0x0000,0,0,0,0|0000000000|00000,0.0,zero"
     assert main(["info", "e11m10_b1000"]) == 2
     assert "raise bias to at least 1023" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ pychop
+PYCHOP_MODES = {1: "nearest_even", 2: "toward_positive", 3: "toward_negative", 4: "toward_zero"}
+
+
+def signed_grid_points(fmt, rng, count: int = 1500) -> np.ndarray:
+    """Values, quarter points and midpoints of random neighbouring codes, both signs, and random magnitudes."""
+    codes = rng.integers(0, fmt.max_code_magnitude, count, dtype=np.uint64)
+    lo = lf.decode(codes, fmt, dtype=np.float64)
+    hi = lf.decode(codes + np.uint64(1), fmt, dtype=np.float64)
+    points = (lo[:, None] + (hi - lo)[:, None] * np.array([0.0, 0.25, 0.5, 0.75])).ravel()
+    with np.errstate(over="ignore"):
+        randoms = np.ldexp(1 + rng.random(count), rng.integers(fmt.smallest_exponent - 2, fmt.emax + 2, count))
+    magnitudes = np.concatenate([points, randoms])
+    return magnitudes * np.where(rng.random(magnitudes.size) < 0.5, -1.0, 1.0)
+
+
+def assert_same_values_but_zero_signs(actual, expected, inputs):
+    """Values equal, NaN equal to NaN; +0 and -0 equal (pychop returns +0 for -0 and for negative underflow)."""
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    assert_same_values(np.where(actual == 0, 0.0, actual), np.where(expected == 0, 0.0, expected), inputs=inputs)
+
+
+@pytest.mark.parametrize("exp_bits", [9, 10, 11])
+@pytest.mark.parametrize("man_bits", [10, 23, 40, 51, 52])
+def test_wide_ieee_formats_round_like_pychops_classic_chop(exp_bits, man_bits):
+    """pychop 0.6.2's ``Chop_`` (the MATLAB chop port) with ``customs=(t, emax)``: IEEE formats of bias ``emax``.
+
+    Left out, where pychop is wrong:
+
+    * for 11 exponent bits, inputs below ``2**(t - 1024)`` (``t = man_bits + 1``): chop
+      scales each value by ``2**(t - 1 - e)``, which is inf in float64 there, so the
+      lowest binades and the subnormals come back wrong;
+    * magnitudes just above half the smallest subnormal ``q``, up to ``q/2 (1 + 2**-t)``:
+      chop first rounds them to t bits -- onto ``q/2`` itself, a tie -- and then to 0
+      (double rounding; the exact answer is ``q``);
+    * the sign of zero: chop returns +0 for -0 and for negative values that underflow.
+
+    Formats of up to 10 exponent bits are compared over the rest of their range.
+    """
+    pytest.importorskip("pychop", reason="the pychop oracle needs pychop==0.6.2")
+    from pychop import Customs
+    from pychop.np.float_point import Chop_
+
+    fmt = lf.Format(exp_bits, man_bits, (1 << (exp_bits - 1)) - 1)
+    rng = np.random.default_rng(exp_bits * 100 + man_bits)
+    x = signed_grid_points(fmt, rng)
+    if exp_bits == 11:
+        x = x[np.abs(x) >= 2.0 ** (man_bits + 1 - 1024)]
+    half_q = fmt.smallest_subnormal / 2
+    x = x[~((np.abs(x) > half_q) & (np.abs(x) <= half_q * (1 + 2.0 ** -(man_bits + 1))))]
+    x = np.concatenate([x, [0.0, -0.0, np.inf, -np.inf]])
+    results = {}
+    for rmode, rounding in PYCHOP_MODES.items():
+        with np.errstate(all="ignore"):
+            theirs = Chop_(customs=Customs(t=man_bits + 1, emax=fmt.emax), rmode=rmode)(x.copy())
+        results[rounding] = lf.quantize(x, fmt, rounding=rounding)
+        assert_same_values_but_zero_signs(results[rounding], theirs, inputs=[f"{rounding} {v!r}" for v in x])
+    if man_bits < 52:  # (with 53 significand bits every float64 input in the normal range is exact)
+        assert (results["toward_positive"] != results["toward_negative"]).sum() > x.size // 4  # the modes differ
+
+
+@pytest.mark.parametrize("man_bits", [24, 30, 40])
+def test_float32_range_formats_of_more_precision_round_like_pychops_lightchop(man_bits):
+    """pychop 0.6.2's ``Chop(exp_bits=8, sig_bits=m)`` (LightChop, its NumPy front end) on float32's range.
+
+    Only values up to max are compared: LightChop's known overflow bugs (values in
+    ``[2**(emax+1), 2**(emax+2))`` give 0, the carry at ``max + ulp/2`` is missed) lie
+    beyond it, and its wrong tie direction of negative values for ties to zero or away
+    from zero is not one of these modes.  Left out too: its exponents below ``1e-38``
+    (it takes ``log2(max(|x|, 1e-38))``) keep it off wider exponent ranges, with 52
+    mantissa bits its directed modes miss by an ulp in the subnormal range, and it
+    returns +0 for -0.
+    """
+    pychop = pytest.importorskip("pychop", reason="the pychop oracle needs pychop==0.6.2")
+
+    fmt = lf.Format(8, man_bits, 127)
+    rng = np.random.default_rng(man_bits)
+    x = signed_grid_points(fmt, rng)
+    x = np.concatenate([x[np.abs(x) <= fmt.max], [0.0, fmt.max, -fmt.max]])
+    for rmode, rounding in PYCHOP_MODES.items():
+        with np.errstate(all="ignore"):
+            theirs = np.asarray(pychop.Chop(exp_bits=8, sig_bits=man_bits, rmode=rmode)(x.copy()))
+        assert_same_values_but_zero_signs(lf.quantize(x, fmt, rounding=rounding), theirs,
+                                          inputs=[f"{rounding} {v!r}" for v in x])  # fmt: skip
