@@ -111,12 +111,13 @@ INT_FORMATS: dict[str, IntFormat] = {
 def element_format(fmt, what: str = "fmt", *, allow_unsigned: bool = False):
     """The :class:`~lowfloat.Format` or :class:`IntFormat` an element-format argument names.
 
-    Raises ValueError for an unknown name (listing the integer names too) or,
-    unless ``allow_unsigned``, an unsigned (scale) format; TypeError for
-    anything else.
+    Raises ValueError for an unknown name (listing the integer names too),
+    unless ``allow_unsigned`` an unsigned (scale) format, and a format whose
+    values float32 cannot hold (scaled elements are float32 arithmetic);
+    TypeError for anything else.
     """
     if isinstance(fmt, (Format, IntFormat)):
-        return fmt
+        return _held_by_float32(fmt, what)
     if isinstance(fmt, str) and fmt.strip().lower() in INT_FORMATS:
         return INT_FORMATS[fmt.strip().lower()]
     if not isinstance(fmt, str):
@@ -127,7 +128,15 @@ def element_format(fmt, what: str = "fmt", *, allow_unsigned: bool = False):
         raise ValueError(f"{what}: {error}; integer element formats: {', '.join(INT_FORMATS)}") from None
     if not found.signed and not allow_unsigned:
         raise ValueError(f"{what}={fmt!r}: {found.name} is unsigned (a scale format) and cannot hold elements")
-    return found
+    return _held_by_float32(found, what)
+
+
+def _held_by_float32(fmt, what: str):
+    """``fmt``, or ValueError for a float format beyond float32's range or precision."""
+    if isinstance(fmt, Format) and fmt.value_dtype != np.float32:
+        raise ValueError(f"{what}: {fmt.name} reaches beyond float32's range or precision; scaled and block "
+                         "elements are float32 values")  # fmt: skip
+    return fmt
 
 
 def element_max(fmt) -> float:
