@@ -16,10 +16,10 @@ compiled 0 of 57 kernel signatures (57 were cached) in 0.3 s; cache: /home/me/.c
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 import time
-import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 

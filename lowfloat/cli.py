@@ -331,7 +331,8 @@ def _register_warmup(subparsers):
     register(subparsers)
 
 
-COMMANDS = [_register_explain, _register_table, _register_info, _register_quantize, _register_training, _register_warmup]
+COMMANDS = [_register_explain, _register_table, _register_info, _register_quantize, _register_training,
+            _register_warmup]  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -114,7 +114,7 @@ class Plan:
         """Width of the data's lanes: the random bits stochastic rounding draws per element (32 or 64)."""
         return 8 * self.dtype.itemsize
 
-    def run(self, arrays: tuple, size: int, key=np.uint64(0)) -> None:
+    def run(self, arrays: tuple, size: int, key=0) -> None:
         """Run the element-wise kernel on ``arrays`` (1-D, contiguous), split across threads if large."""
         constants = self.constants + ((np.uint64(key),) if self.random else ())
         threads.run(self.kernel, size, arrays, constants)
