@@ -14,14 +14,15 @@ import time
 
 import pytest
 
-from lowfloat.train.commands import main, register
+from lowfloat.cli import main
+from lowfloat.train.commands import register
 
 
 @pytest.fixture(scope="module")
 def demo_runs(tmp_path_factory):
     """The demo run once through the command line; its JSON list and printed output."""
     path = tmp_path_factory.mktemp("demo") / "runs.json"
-    output = subprocess.run([sys.executable, "-m", "lowfloat.train.commands", "demo", "--json", str(path), "--quiet"],
+    output = subprocess.run([sys.executable, "-m", "lowfloat", "demo", "--json", str(path), "--quiet"],
                             capture_output=True, text=True, check=True)  # fmt: skip
     runs = json.loads(path.read_text())
     return {run["name"]: run for run in runs}, output.stdout
@@ -91,7 +92,7 @@ def interrupted(argv, after: float, timeout: float):
 
     Returns the exit status, stdout and stderr.
     """
-    script = ("import sys; from lowfloat.train.commands import main; print('ready', flush=True); "
+    script = ("import sys; from lowfloat.cli import main; print('ready', flush=True); "
               f"sys.exit(main({argv!r}))")  # fmt: skip
     pipe = subprocess.PIPE
     process = subprocess.Popen([sys.executable, "-c", script], stdout=pipe, stderr=pipe, text=True)
@@ -175,6 +176,6 @@ def test_register_adds_both_subcommands_to_another_parser():
 
 def test_progress_is_silent_off_a_terminal():
     # stderr is a pipe here: no progress bar, no stray output
-    result = subprocess.run([sys.executable, "-m", "lowfloat.train.commands", "train", "--max-steps", "3"],
+    result = subprocess.run([sys.executable, "-m", "lowfloat", "train", "--max-steps", "3"],
                             capture_output=True, text=True, env=os.environ | {"PYTHONWARNINGS": "error"})  # fmt: skip
     assert result.returncode == 0 and result.stderr == ""

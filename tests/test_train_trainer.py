@@ -14,11 +14,15 @@ import pytest
 import lowfloat as lf
 from lowfloat import reference
 from lowfloat.train import (
+    GELU,
     MLP,
     Dataset,
+    History,
     Interrupted,
     Linear,
     Policy,
+    ReLU,
+    SoftmaxCrossEntropy,
     TrainConfig,
     get_policy,
     load_digits,
@@ -26,8 +30,8 @@ from lowfloat.train import (
     split,
     train,
 )
-from lowfloat.train.data import epoch_order
-from lowfloat.train.telemetry import HISTOGRAM_EXPONENTS, Telemetry
+from lowfloat.train.datasets import epoch_order
+from lowfloat.train.telemetry import COUNTERS, HISTOGRAM_EXPONENTS, Telemetry
 
 
 # ------------------------------------------------------------------ against PyTorch
@@ -267,6 +271,37 @@ def test_plot_saves_a_figure(tmp_path):
     history = train(TrainConfig(policy="fp16", scaler="dynamic", epochs=1))
     history.plot(tmp_path / "run.png")
     assert (tmp_path / "run.png").stat().st_size > 10_000
+
+
+def test_history_records_steps_epochs_and_totals_through_its_methods():
+    history = History("h", {}, {})
+    step = dict.fromkeys(COUNTERS, 0) | {"elements": 4, "nonzero": 4, "underflow": 1, "amax": 2.0}
+    bins = np.zeros(HISTOGRAM_EXPONENTS.size, np.int64)
+    bins[127] = 3  # three elements in [1, 2)
+    for loss in (3.0, 1.0):
+        history.add_step(epoch=0, loss=loss, loss_scale=1.0, skipped=False, lost=1, changed=4,
+                         counts={"weight_grad": step}, histograms={"weight_grad": bins})  # fmt: skip
+    history.add_epoch(0.5)
+    history.finish(1.5)
+    assert [row["step"] for row in history.steps] == [0, 1] and history.steps[0]["weight_grad.underflow"] == 0.25
+    assert history.epochs == [{"epoch": 0, "step": 1, "train_loss": 2.0, "test_accuracy": 0.5}]
+    assert history.totals["weight_grad"]["underflow"] == 2 and history.totals["weight_grad"]["amax"] == 2.0
+    assert history.histograms["weight_grad"][127] == 6 and history.histograms["activation_grad"].sum() == 0
+    assert history.lost_update_fraction == 0.25 and history.flushed_grad_fraction == 0.25
+    assert (history.seconds, history.interrupted) == (1.5, False)
+
+
+@pytest.mark.parametrize("cls", [Linear, ReLU, GELU, MLP, SoftmaxCrossEntropy, History, Telemetry])
+def test_classes_keep_no_mutable_state_shared_between_instances(cls):
+    shared = {name for name, value in vars(cls).items() if isinstance(value, (dict, list, set, np.ndarray))}
+    assert shared == set()
+
+
+def test_every_config_field_declares_its_kind_and_help():
+    import dataclasses
+
+    for f in dataclasses.fields(TrainConfig):
+        assert f.metadata["setting"].help, f.name
 
 
 def test_ctrl_c_raises_interrupted_with_the_steps_done():

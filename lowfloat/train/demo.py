@@ -31,7 +31,8 @@ doubles back every 30 clean steps.
 
 from __future__ import annotations
 
-from .trainer import Interrupted, TrainConfig, train
+from .config import TrainConfig
+from .trainer import Interrupted, train
 
 __all__ = ["ATTENUATION", "BASE_CONFIG", "demo_configs", "run_demo", "demo_table", "DEMO_NOTE"]
 

@@ -20,7 +20,10 @@ import math
 
 import numpy as np
 
-__all__ = ["Linear", "ReLU", "GELU", "MLP", "no_cast"]
+__all__ = ["Linear", "ReLU", "GELU", "MLP", "no_cast", "ACTIVATIONS", "INITS"]
+
+#: Initialisations of the weights by name (see :class:`Linear`).
+INITS = ("he", "glorot")
 
 
 def no_cast(x, role, key):
@@ -39,7 +42,7 @@ class Linear:
     ----------
     n_in, n_out : int
         Input and output features.
-    init : {"he", "glorot"}
+    init : {"he", "glorot"} (:data:`INITS`)
         He (Kaiming) normal, std ``sqrt(2 / n_in)``, for ReLU/GELU networks;
         Glorot (Xavier) uniform, limit ``sqrt(6 / (n_in + n_out))``.  Biases start at 0.
     rng : numpy.random.Generator
@@ -66,7 +69,7 @@ class Linear:
             limit = math.sqrt(6.0 / (n_in + n_out))
             weights = rng.uniform(-limit, limit, size=(n_out, n_in))
         else:
-            raise ValueError(f"init must be 'he' or 'glorot', got {init!r}")
+            raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
         self.name = name
         self.params = {"W": weights.astype(np.float32), "b": np.zeros(n_out, np.float32)}
         self.grads: dict = {}
@@ -111,9 +114,6 @@ class ReLU:
     ([0.0, 0.0, 2.0], [0.0, 0.0, 5.0])
     """
 
-    params: dict = {}
-    grads: dict = {}
-
     def forward(self, x, cast=no_cast):
         self.mask = x > 0
         return np.where(self.mask, x, x.dtype.type(0))
@@ -136,8 +136,6 @@ class GELU:
     [-0.158808, 0.0, 0.841192]
     """
 
-    params: dict = {}
-    grads: dict = {}
     _C = math.sqrt(2.0 / math.pi)
     _A = 0.044715
 
@@ -154,7 +152,8 @@ class GELU:
         return dy * (x.dtype.type(0.5) * (one + t) + x.dtype.type(0.5) * x * (one - t * t) * du_dx)
 
 
-_ACTIVATIONS = {"relu": ReLU, "gelu": GELU}
+#: Activation layers by name.
+ACTIVATIONS = {"relu": ReLU, "gelu": GELU}
 
 
 class MLP:
@@ -164,8 +163,8 @@ class MLP:
     ----------
     sizes : sequence of int
         Features of each layer, input first, classes last: ``(64, 32, 10)``.
-    activation : {"relu", "gelu"}
-    init : {"he", "glorot"}
+    activation : {"relu", "gelu"} (:data:`ACTIVATIONS`)
+    init : {"he", "glorot"} (:data:`INITS`)
     seed : int
         Seeds the initial weights.
 
@@ -184,14 +183,14 @@ class MLP:
         sizes = tuple(sizes)
         if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 for n in sizes):
             raise ValueError(f"sizes must be at least two positive ints, got {sizes!r}")
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {', '.join(_ACTIVATIONS)}, got {activation!r}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
         rng = np.random.default_rng(seed)
         self.sizes = sizes
         self.layers: list = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             if i:
-                self.layers.append(_ACTIVATIONS[activation]())
+                self.layers.append(ACTIVATIONS[activation]())
             self.layers.append(Linear(int(n_in), int(n_out), init=init, rng=rng, name=f"linear{i}"))
 
     def linears(self):

@@ -34,16 +34,40 @@ Any preset combines with stochastic rounding of the weight update
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from dataclasses import dataclass
 
 from ..formats import Format, get_format
-from ..rounding import check_overflow
+from ..rounding import OVERFLOW_POLICIES, check_overflow
+from .settings import FLAG, TEXT, Kind, setting, validate
 
-__all__ = ["Policy", "ROLES", "PRESETS", "get_policy"]
+__all__ = ["Policy", "ROLES", "GRADIENT_ROLES", "PRESETS", "get_policy"]
 
 #: The tensor roles a policy assigns a format to, in the order of a training step.
 ROLES = ("weight", "activation", "activation_grad", "weight_grad", "master", "optimizer_state", "accumulator")
+
+#: The roles that hold gradients (their underflow is what loss scaling prevents).
+GRADIENT_ROLES = ("activation_grad", "weight_grad")
+
+
+def _overflow_word(word: str):
+    """``--overflow``: one of the policies, or ``default`` for each format's own (None)."""
+    if word == "default":
+        return None
+    if word not in OVERFLOW_POLICIES:
+        raise argparse.ArgumentTypeError(f"expected default or one of {', '.join(OVERFLOW_POLICIES)}, got {word!r}")
+    return word
+
+
+_FORMAT = Kind("a Format or a format name", lambda v: isinstance(v, (Format, str)), metavar="FORMAT")
+_OVERFLOW = Kind(f"None or one of {', '.join(OVERFLOW_POLICIES)}",
+                 lambda v: v is None or (isinstance(v, str) and v in OVERFLOW_POLICIES), parse=_overflow_word,
+                 metavar="{" + ",".join(("default", *OVERFLOW_POLICIES)) + "}")  # fmt: skip
+
+
+def _role(text: str):
+    return setting("float32", _FORMAT, text, group="precision", flag="--{}-format")
 
 
 @dataclass(frozen=True)
@@ -87,16 +111,17 @@ class Policy:
     ValueError: Policy.activation: unknown format 'fp9'...
     """
 
-    weight: Format | str = "float32"
-    activation: Format | str = "float32"
-    activation_grad: Format | str = "float32"
-    weight_grad: Format | str = "float32"
-    master: Format | str = "float32"
-    optimizer_state: Format | str = "float32"
-    accumulator: Format | str = "float32"
-    overflow: str | None = None
-    stochastic_update: bool = False
-    name: str = "custom"
+    weight: Format | str = _role("format of the weights (and biases) a matmul reads")
+    activation: Format | str = _role("format of the input of every Linear layer")
+    activation_grad: Format | str = _role("format of the gradient with respect to a Linear layer's output")
+    weight_grad: Format | str = _role("format of the gradients with respect to weights and biases")
+    master: Format | str = _role("format of the stored weights, after the optimizer's update")
+    optimizer_state: Format | str = _role("format of momentum and Adam moments")
+    accumulator: Format | str = _role("format every partial sum of a matmul is rounded into")
+    overflow: str | None = setting(None, _OVERFLOW, "overflow policy of every cast; 'default': each format's own",
+                                   group="precision")  # fmt: skip
+    stochastic_update: bool = setting(False, FLAG, "round the weight update into the master format stochastically")
+    name: str = setting("custom", TEXT, "a label for tables")
 
     def __post_init__(self):
         for role in ROLES:
@@ -106,16 +131,13 @@ class Policy:
             except (ValueError, TypeError) as error:
                 raise ValueError(f"Policy.{role}: {error}") from None
             object.__setattr__(self, role, fmt)
+        validate(self)
         if self.overflow is not None:
             for role in ROLES:
                 try:
                     check_overflow(getattr(self, role), self.overflow)
                 except ValueError as error:
                     raise ValueError(f"Policy.overflow: {error}") from None
-        if not isinstance(self.stochastic_update, bool):
-            raise ValueError(f"Policy.stochastic_update must be True or False, got {self.stochastic_update!r}")
-        if not isinstance(self.name, str):
-            raise ValueError(f"Policy.name must be a str, got {self.name!r}")
 
     def replace(self, **changes) -> Policy:
         """A copy with some fields changed (validated again)."""

@@ -11,7 +11,8 @@ rounds with :func:`lowfloat.quantize` and counts, per tensor role:
 
 plus a histogram of ``log2 |x|`` (the exponent of every finite nonzero
 element, as cast), so gradient magnitudes can be drawn against the format's
-range.
+range.  :meth:`Telemetry.end_step` hands a step's counts to the run's
+:class:`~lowfloat.train.History`, which keeps the totals.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 from ..codec import quantize
 from ..formats import get_format
+from .policy import GRADIENT_ROLES
 
 __all__ = ["Telemetry", "COUNTERS", "HISTOGRAM_EXPONENTS"]
 
@@ -39,7 +41,7 @@ def _limits(fmt):
 
 
 class Telemetry:
-    """Counts of the casts of one step, per role, and running totals over a run.
+    """Counts of the casts of one step, per role.
 
     Parameters
     ----------
@@ -58,11 +60,13 @@ class Telemetry:
     {'elements': 4, 'nonzero': 4, 'overflow': 1, 'underflow': 1, 'subnormal': 1}
     """
 
-    def __init__(self, histogram_roles=("activation_grad", "weight_grad")):
+    def __init__(self, histogram_roles=GRADIENT_ROLES):
         self.histogram_roles = tuple(histogram_roles)
         self.step: dict[str, dict] = {}
-        self.totals: dict[str, dict] = {}
-        self.histograms = {role: np.zeros(HISTOGRAM_EXPONENTS.size, np.int64) for role in self.histogram_roles}
+        self.histograms = self._empty_histograms()
+
+    def _empty_histograms(self) -> dict:
+        return {role: np.zeros(HISTOGRAM_EXPONENTS.size, np.int64) for role in self.histogram_roles}
 
     def cast(self, x, fmt, *, role, scale=None, overflow=None, rounding="nearest_even", rng=None, record=True):
         """Round ``x * scale`` into ``fmt`` and return the result divided by ``scale`` (float32).
@@ -120,18 +124,8 @@ class Telemetry:
             fields[0] -= n - nonzero
             self.histograms[role] += fields[:255]
 
-    def end_step(self) -> dict:
-        """The step's counters (``{role: {counter: value}}``), added to the totals, then reset."""
-        step, self.step = self.step, {}
-        for role, counts in step.items():
-            total = self.totals.setdefault(role, dict.fromkeys(COUNTERS, 0) | {"amax": 0.0})
-            for name in COUNTERS:
-                total[name] += counts[name]
-            total["amax"] = max(total["amax"], counts["amax"]) if np.isfinite(counts["amax"]) else total["amax"]
-        return step
-
-    def flushed_fraction(self, roles=("activation_grad", "weight_grad")) -> float:
-        """Over the run so far: underflowed elements / nonzero elements of ``roles``."""
-        flushed = sum(self.totals.get(role, {}).get("underflow", 0) for role in roles)
-        nonzero = sum(self.totals.get(role, {}).get("nonzero", 0) for role in roles)
-        return flushed / nonzero if nonzero else 0.0
+    def end_step(self) -> tuple[dict, dict]:
+        """The step's counters ``{role: {counter: value}}`` and histograms ``{role: counts}``; then both reset."""
+        counts, self.step = self.step, {}
+        histograms, self.histograms = self.histograms, self._empty_histograms()
+        return counts, histograms
