@@ -273,7 +273,7 @@ def test_every_train_setting_and_policy_role_has_an_option(capsys):
     assert main(["train", "--help"]) == 0
     text = capsys.readouterr().out
     options = {f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(TrainConfig) if f.name != "extra"}
-    options |= {f"--{role.replace('_', '-')}-format" for role in ROLES} | {"--overflow"}
+    options |= {f"--{role.replace('_', '-')}-format" for role in ROLES} | {"--overflow", "--promote-every"}
     assert {option for option in options if option not in text} == set()
 
 
@@ -290,6 +290,13 @@ def test_train_options_reach_the_config_in_the_fields_types():
     policy = config.get_policy()
     assert (policy.name, policy.weight.name, policy.overflow, policy.stochastic_update) == \
         ("fp32*", "bfloat16", None, True)  # fmt: skip
+
+
+def test_train_promote_every_option_reaches_the_policy(capsys):
+    policy = _train_config(["--policy", "bf16", "--accumulator-format", "bf16", "--promote-every", "128"]).get_policy()
+    assert (policy.accumulator.name, policy.promote_every) == ("bfloat16", 128)
+    assert main(["train", "--promote-every", "0"]) == 2
+    assert "Policy.promote_every must be None or a positive int, got 0" in capsys.readouterr().err
 
 
 def test_train_policy_is_the_preset_itself_unless_an_override_is_given():

@@ -38,7 +38,9 @@ class History:
     steps : list of dict
         One row per step: ``step``, ``epoch``, ``loss``, ``loss_scale``,
         ``skipped`` (0/1), ``lost_updates`` (share of nonzero weight
-        increments that rounded away), and per tensor role
+        increments that rounded away), ``accumulator.error`` (the largest
+        relative error of one of the step's matrix products against the
+        exact product of its operands), and per tensor role
         ``<role>.overflow``, ``<role>.subnormal`` (shares of its elements),
         ``<role>.underflow`` (share of its nonzero elements) and ``<role>.amax``.
     epochs : list of dict
@@ -77,7 +79,7 @@ class History:
         self.interrupted = False
 
     # ------------------------------------------------------------ recording
-    def add_step(self, *, epoch, loss, loss_scale, skipped, lost, changed, counts, histograms) -> None:
+    def add_step(self, *, epoch, loss, loss_scale, skipped, lost, changed, telemetry) -> None:
         """Record the next step.
 
         Parameters
@@ -91,12 +93,14 @@ class History:
             The optimizer step was skipped (inf/NaN gradients).
         lost, changed : int
             Nonzero weight increments that rounded away, and all nonzero ones.
-        counts, histograms : dict
-            The step's cast counters and gradient histograms per role
-            (:meth:`lowfloat.train.telemetry.Telemetry.end_step`).
+        telemetry : StepTelemetry
+            The step's cast counters, gradient histograms and accumulator
+            error (:meth:`lowfloat.train.telemetry.Telemetry.end_step`).
         """
+        counts = telemetry.counts
         row = {"step": len(self.steps), "epoch": epoch, "loss": loss, "loss_scale": loss_scale,
-               "skipped": int(skipped), "lost_updates": lost / changed if changed else 0.0}  # fmt: skip
+               "skipped": int(skipped), "lost_updates": lost / changed if changed else 0.0,
+               "accumulator.error": telemetry.accumulator_error}  # fmt: skip
         for role, c in counts.items():
             row[f"{role}.overflow"] = _fraction(c, "overflow")
             row[f"{role}.underflow"] = _fraction(c, "underflow", of="nonzero")
@@ -110,7 +114,7 @@ class History:
             for name in COUNTERS:
                 total[name] += c[name]
             total["amax"] = max(total["amax"], c["amax"]) if np.isfinite(c["amax"]) else total["amax"]
-        for role, counts_of_role in histograms.items():
+        for role, counts_of_role in telemetry.histograms.items():
             self.histograms[role] += counts_of_role
 
     def add_epoch(self, test_accuracy: float) -> None:
@@ -149,6 +153,12 @@ class History:
         return self.updates_lost / self.updates_made if self.updates_made else 0.0
 
     @property
+    def accumulator_error(self) -> float:
+        """Over the run: the mean of each step's largest relative matmul error (NaN before any step)."""
+        errors = [row["accumulator.error"] for row in self.steps if not math.isnan(row["accumulator.error"])]
+        return float(np.mean(errors)) if errors else math.nan
+
+    @property
     def diverged_at_step(self):
         """The step from which the loss stayed NaN or infinite to the end of the run; None if it did not.
 
@@ -174,6 +184,7 @@ class History:
             "flushed_grad_fraction": self.flushed_grad_fraction,
             "skipped_steps": self.skipped_steps,
             "lost_update_fraction": self.lost_update_fraction,
+            "accumulator_error": self.accumulator_error,
             "final_loss": self.steps[-1]["loss"] if self.steps else math.nan,
             "min_loss_scale": min(scales) if scales else math.nan,
             "final_loss_scale": scales[-1] if scales else math.nan,

@@ -91,15 +91,18 @@ class Linear:
         # 2) exact products, accumulated in float32 (float64 for float64 data) or the policy's accumulator
         return _matmul(cast)(self.x_q, self.W_q.T) + b_q
 
-    def backward(self, dy, cast=no_cast):
-        """dL/dy (batch, n_out) -> dL/dx (batch, n_in); fills ``grads`` with dL/dW and dL/db."""
+    def backward(self, dy, cast=no_cast, *, input_grad=True):
+        """dL/dy (batch, n_out) -> dL/dx (batch, n_in); fills ``grads`` with dL/dW and dL/db.
+
+        With ``input_grad=False`` dL/dx is not computed (None is returned).
+        """
         # 1) the incoming gradient is stored in the gradient format
         dy_q = cast(dy, "activation_grad", (self.name, "dy"))  # (batch, n_out)
         # 2) weight gradient: x.T @ dy, rounded to the weight-gradient format
         self.grads["W"] = cast(_matmul(cast)(dy_q.T, self.x_q), "weight_grad", (self.name, "dW"))  # (n_out, n_in)
         self.grads["b"] = cast(dy_q.sum(axis=0), "weight_grad", (self.name, "db"))  # (n_out,)
         # 3) input gradient; the layer below casts it when it reads it
-        return _matmul(cast)(dy_q, self.W_q)  # (batch, n_in)
+        return _matmul(cast)(dy_q, self.W_q) if input_grad else None  # (batch, n_in)
 
 
 class ReLU:
@@ -210,11 +213,17 @@ class MLP:
             x = layer.forward(x, cast)
         return x
 
-    def backward(self, dlogits, cast=no_cast):
-        """Backpropagate dL/dlogits; parameter gradients land in each layer's ``grads``."""
-        for layer in reversed(self.layers):
-            dlogits = layer.backward(dlogits, cast)
-        return dlogits
+    def backward(self, dlogits, cast=no_cast, *, input_grad=True):
+        """Backpropagate dL/dlogits; parameter gradients land in each layer's ``grads``.
+
+        Returns dL/dx, the gradient with respect to the input -- or None with
+        ``input_grad=False``: training never needs it, and for a wide first
+        layer it is the costliest product of the backward pass.
+        """
+        grad = dlogits
+        for layer in reversed(self.layers[1:]):
+            grad = layer.backward(grad, cast)
+        return self.layers[0].backward(grad, cast, input_grad=input_grad)
 
     def astype(self, dtype):
         """Convert every parameter to ``dtype`` in place (float64 for gradient checks); returns self."""

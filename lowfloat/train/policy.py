@@ -17,6 +17,11 @@ role                where the cast happens
 ``accumulator``     the matmul accumulator: every partial sum is rounded into it
 =================== ==================================================================
 
+``promote_every`` sits beside ``accumulator``: with ``promote_every=N`` the
+accumulator restarts every N products and each finished partial sum is added
+into float32, as DeepSeek-V3 promotes the partial sums of its FP8 GEMMs out
+of the tensor cores' 14-bit accumulator every 128 products.
+
 The presets (:data:`PRESETS`):
 
 ``"fp32"``       everything float32.
@@ -40,7 +45,7 @@ from dataclasses import dataclass
 
 from ..formats import Format, get_format
 from ..rounding import OVERFLOW_POLICIES, check_overflow
-from .settings import FLAG, TEXT, Kind, setting, validate
+from .settings import FLAG, OPTIONAL_POSITIVE_INT, TEXT, Kind, setting, validate
 
 __all__ = ["Policy", "ROLES", "GRADIENT_ROLES", "PRESETS", "get_policy"]
 
@@ -83,6 +88,11 @@ class Policy:
         rounded operands.  Any other format: :func:`lowfloat.matmul`, which
         forms each product exactly and rounds every partial sum into the
         accumulator (much slower).  Bias gradients are summed in float32.
+    promote_every : int, optional
+        With ``promote_every=N`` every matmul goes through
+        :func:`lowfloat.matmul` with that ``promote_every``: the accumulator
+        restarts every N products and its partial sums are added in float32.
+        None (default): all K products in ``accumulator``.
     overflow : {None, "saturate", "inf", "nan"}
         Overflow policy of every cast (None: each format's default).
     stochastic_update : bool
@@ -109,6 +119,15 @@ class Policy:
     Traceback (most recent call last):
     ...
     ValueError: Policy.activation: unknown format 'fp9'...
+    >>> from lowfloat import Format
+    >>> e8m13 = Format(exp_bits=8, man_bits=13, bias=127)  # Hopper's FP8 accumulator: 14 significant bits
+    >>> q = p.replace(accumulator=e8m13, promote_every=128)
+    >>> q.accumulator.man_bits, q.promote_every
+    (13, 128)
+    >>> Policy(promote_every=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: Policy.promote_every must be None or a positive int, got 0
     """
 
     weight: Format | str = _role("format of the weights (and biases) a matmul reads")
@@ -118,6 +137,9 @@ class Policy:
     master: Format | str = _role("format of the stored weights, after the optimizer's update")
     optimizer_state: Format | str = _role("format of momentum and Adam moments")
     accumulator: Format | str = _role("format every partial sum of a matmul is rounded into")
+    promote_every: int | None = setting(None, OPTIONAL_POSITIVE_INT,
+                                        "restart the accumulator every N products, adding the partial sums in float32",
+                                        group="precision")  # fmt: skip
     overflow: str | None = setting(None, _OVERFLOW, "overflow policy of every cast; 'default': each format's own",
                                    group="precision")  # fmt: skip
     stochastic_update: bool = setting(False, FLAG, "round the weight update into the master format stochastically")
@@ -146,6 +168,8 @@ class Policy:
     def describe(self) -> str:
         """One line: the format of each role that is not float32."""
         parts = [f"{role}={getattr(self, role).name}" for role in ROLES if getattr(self, role).name != "float32"]
+        if self.promote_every is not None:
+            parts.append(f"promote every {self.promote_every}")
         if self.overflow:
             parts.append(f"overflow={self.overflow}")
         if self.stochastic_update:

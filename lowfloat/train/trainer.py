@@ -6,7 +6,8 @@ A step, in order:
 2. Forward pass; each Linear casts its input to the ``activation`` format
    and its weights to the ``weight`` format (times a per-tensor scale under
    FP8 scaling), multiplies exactly and accumulates in the ``accumulator``
-   format (float32 by default).
+   format (float32 by default; with ``promote_every``, partial sums of that
+   many products are added in float32).
 3. Loss (float32) and its gradient with respect to the logits, multiplied
    by ``loss_attenuation * loss_scale``.
 4. Backward pass; gradients are cast to ``activation_grad`` where a layer
@@ -101,10 +102,18 @@ class _Caster:
         return self.telemetry.cast(x, fmt, role=role, scale=scale, overflow=self.policy.overflow, record=self.record)
 
     def matmul(self, a, b):
-        """``a @ b`` with the policy's accumulator: numpy's float32 matmul, or every partial sum rounded."""
-        if self.policy.accumulator.name == "float32":
-            return a @ b
-        return lowfloat_matmul(a, b, accumulate=self.policy.accumulator)
+        """``a @ b`` with the policy's accumulator: numpy's float32 matmul, or every partial sum rounded.
+
+        Its error against the exact product is recorded (while training, not evaluating).
+        """
+        policy = self.policy
+        if policy.accumulator.name == "float32" and policy.promote_every is None:
+            result = a @ b
+        else:
+            result = lowfloat_matmul(a, b, accumulate=policy.accumulator, promote_every=policy.promote_every)
+        if self.record:
+            self.telemetry.matmul(a, b, result)
+        return result
 
 
 def _load(config) -> Dataset:
@@ -224,9 +233,8 @@ class _Run:
             skipped = found_inf and self.scaler.skips_nonfinite
             lost, changed = (0, 0) if skipped else self.optimizer_step(grads)
         self.advance_scales(found_inf)
-        counts, histograms = self.telemetry.end_step()
         self.history.add_step(epoch=epoch, loss=loss, loss_scale=loss_scale, skipped=skipped, lost=lost,
-                              changed=changed, counts=counts, histograms=histograms)  # fmt: skip
+                              changed=changed, telemetry=self.telemetry.end_step())  # fmt: skip
 
     def forward(self, x, y) -> float:
         """2-3) Forward pass through the casts; the loss (float32)."""
@@ -235,7 +243,8 @@ class _Run:
     def backward(self, loss_scale) -> None:
         """3-4) The loss gradient times ``loss_attenuation * loss_scale``, backpropagated through the casts."""
         total_scale = np.float32(self.config.loss_attenuation * loss_scale)
-        self.model.backward(self.loss_fn.backward().astype(np.float32) * total_scale, self.cast)
+        # the gradient with respect to the data is not needed: the first layer skips that product
+        self.model.backward(self.loss_fn.backward().astype(np.float32) * total_scale, self.cast, input_grad=False)
 
     def unscale(self, loss_scale):
         """5) The weight gradients times float32(1/loss_scale), and whether any is inf or NaN."""
