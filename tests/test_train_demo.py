@@ -32,9 +32,9 @@ def demo_runs(tmp_path_factory):
 def test_demo_writes_every_run_with_the_required_keys(demo_runs):
     runs, _ = demo_runs
     assert list(runs) == ["fp32", "fp16-noscale", "fp16-dynamic", "bf16-noscale", "fp8-noscale", "fp8-delayed",
-                          "bf16-pure", "bf16-pure-sr", "fp16-spike"]  # fmt: skip
+                          "bf16-pure", "bf16-pure-sr", "fp16-spike", "fp8-acc14", "fp8-acc14-promote"]  # fmt: skip
     for run in runs.values():
-        assert {"name", "test_accuracy", "flushed_grad_fraction", "skipped_steps"} <= set(run)
+        assert {"name", "test_accuracy", "flushed_grad_fraction", "skipped_steps", "accumulator_error"} <= set(run)
 
 
 @pytest.mark.slow
@@ -85,6 +85,21 @@ def test_demo_spike_skips_steps_and_the_scale_drops_then_grows_back(demo_runs):
     assert spike["skipped_steps"] > 0
     assert spike["min_loss_scale"] < 2.0**16 <= spike["final_loss_scale"]
     assert runs["fp16-dynamic"]["skipped_steps"] == 0
+
+
+@pytest.mark.slow
+def test_demo_14_bit_accumulator_errs_at_k_4096_and_promotion_recovers_most_of_it(demo_runs):
+    runs, stdout = demo_runs
+    acc14, promoted = runs["fp8-acc14"], runs["fp8-acc14-promote"]
+    assert acc14["config"]["hidden"] == [4096] and "promote every 128" in promoted["config"]["policy_detail"]
+    float32 = max(run["accumulator_error"] for name, run in runs.items() if not name.startswith("fp8-acc14"))
+    assert float32 < 1e-6  # numpy's float32 matmul: the rounding of float32 sums
+    assert acc14["accumulator_error"] > 1e-4 > 100 * float32  # a 14-bit accumulator over K = 4096 products
+    assert promoted["accumulator_error"] < 0.25 * acc14["accumulator_error"]  # promotion removes most of that error
+    # the error stays far below what the FP8 casts themselves cost: neither run loses accuracy at this scale
+    assert abs(acc14["test_accuracy"] - promoted["test_accuracy"]) <= 0.01
+    assert min(acc14["test_accuracy"], promoted["test_accuracy"]) >= runs["fp8-delayed"]["test_accuracy"] - 0.01
+    assert "acc err" in stdout.splitlines()[0]
 
 
 def interrupted(argv, after: float, timeout: float):

@@ -172,7 +172,8 @@ def register(subparsers) -> None:
     raw = argparse.RawDescriptionHelpFormatter
     demo = subparsers.add_parser("demo", help="compare mixed-precision recipes on a small MLP",
                                  epilog=_EXAMPLES_DEMO, formatter_class=raw,
-                                 description="Train one small MLP nine ways and print a table.")  # fmt: skip
+                                 description="Train a small MLP nine ways, and a wide one with two FP8 "
+                                             "accumulators; print a table.")  # fmt: skip
     demo.add_argument("--json", metavar="PATH", help="write the runs' summaries as a JSON list")
     demo.add_argument("--plot", metavar="PATH", help="save comparison plots (needs matplotlib)")
     demo.add_argument("--seed", type=int, default=0, help="seed of every run (default 0)")
