@@ -9,9 +9,9 @@ Every tensor a low-precision step would store or read passes through
 ``cast(x, role, key)``, a callable supplied by the trainer (see
 :mod:`lowfloat.train.trainer`); the default, :func:`no_cast`, leaves it
 unchanged, so the layers also run in float64 for gradient checks.  Matrix
-products use ``cast.matmul`` when the cast has one (an emulated accumulator),
-else numpy's.  Shapes
-are written ``(batch, features)``; weights are ``(out, in)`` as in PyTorch.
+products use ``cast.matmul`` when the cast has one (the trainer's emulates
+the policy's accumulator and measures each product's error), else numpy's.
+Shapes are written ``(batch, features)``; weights are ``(out, in)`` as in PyTorch.
 """
 
 from __future__ import annotations
