@@ -107,7 +107,7 @@ def interrupted(argv, after: float, timeout: float):
 
     Returns the exit status, stdout and stderr.
     """
-    script = ("import sys; from lowfloat.cli import main; print('ready', flush=True); "
+    script = ("import sys, lowfloat.train.commands; from lowfloat.cli import main; print('ready', flush=True); "
               f"sys.exit(main({argv!r}))")  # fmt: skip
     pipe = subprocess.PIPE
     process = subprocess.Popen([sys.executable, "-c", script], stdout=pipe, stderr=pipe, text=True)

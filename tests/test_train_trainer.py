@@ -381,6 +381,20 @@ def test_ctrl_c_raises_interrupted_with_the_steps_done():
     assert len(info.value.history.steps) == 3 and info.value.history.interrupted
 
 
+def test_ctrl_c_while_the_data_loads_raises_interrupted_with_an_empty_history(monkeypatch):
+    from lowfloat.train import trainer
+
+    def ctrl_c(config):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "_load", ctrl_c)  # Ctrl-C pressed before the first step
+    with pytest.raises(Interrupted) as info:
+        train(TrainConfig(name="early", policy="fp16"))
+    history = info.value.history
+    assert history.interrupted and history.steps == [] and history.name == "early"
+    assert history.formats["activation"] == "float16"
+
+
 # ------------------------------------------------------------------ policies and configurations
 def test_presets_assign_the_documented_formats():
     assert get_policy("fp32").describe() == "fp32: all float32"

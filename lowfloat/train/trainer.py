@@ -158,8 +158,9 @@ def train(config: TrainConfig, *, data: Dataset | None = None, progress=None) ->
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     started = time.perf_counter()
-    run = _Run(config, _load(config) if data is None else data)
-    try:
+    run = None
+    try:  # from the start: a Ctrl-C while the data loads is an interrupted run too
+        run = _Run(config, _load(config) if data is None else data)
         for epoch in range(config.epochs):
             if run.steps_done >= run.total_steps:
                 break
@@ -168,11 +169,19 @@ def train(config: TrainConfig, *, data: Dataset | None = None, progress=None) ->
                 if progress is not None:
                     progress(run.steps_done, run.total_steps)
             run.evaluate()
+        run.history.finish(time.perf_counter() - started)
     except KeyboardInterrupt:
-        run.history.finish(time.perf_counter() - started, interrupted=True)
-        raise Interrupted(run.history) from None
-    run.history.finish(time.perf_counter() - started)
+        history = _new_history(config) if run is None else run.history
+        history.finish(time.perf_counter() - started, interrupted=True)
+        raise Interrupted(history) from None
     return run.history
+
+
+def _new_history(config, model=None) -> History:
+    """An empty history of a run of ``config``: its settings and the format of each cast role."""
+    policy = config.get_policy()
+    formats = {role: getattr(policy, role).name for role in ROLES if role != "accumulator"}
+    return History(config.name, config.as_dict() | {"policy_detail": policy.describe()}, formats, model=model)
 
 
 class _Run:
@@ -198,9 +207,7 @@ class _Run:
         if policy.master.name != "float32":  # the stored weights live on the master format's grid from the start
             for _, w in self.model.parameters():
                 w[...] = quantize(w, policy.master, overflow=policy.overflow)
-        formats = {role: getattr(policy, role).name for role in ROLES if role != "accumulator"}
-        self.history = History(config.name, config.as_dict() | {"policy_detail": policy.describe()}, formats,
-                               model=self.model)  # fmt: skip
+        self.history = _new_history(config, self.model)
         steps = config.epochs * math.ceil(data.X_train.shape[0] / config.batch_size)
         self.total_steps = steps if config.max_steps is None else min(steps, config.max_steps)
         first = config.spike_start
