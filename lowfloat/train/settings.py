@@ -250,6 +250,7 @@ def add_options(groups: dict, cls, *, prefix: str = "", override: str | None = N
             if default is not None and kind.parse is not None:  # a flag's default goes without saying
                 text += f" (default {kind.spell(default)})"
             options = dict(default=list(default) if kind.nargs else default)
+        text = text.replace("%", "%%")  # argparse formats help text with %
         if kind.parse is None:
             groups[spec.group].add_argument(flag, dest=dest, action="store_true", help=text, **options)
             continue
