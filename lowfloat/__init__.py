@@ -22,6 +22,7 @@ from .rounding import (
     FLAG_UNDERFLOW,
     OVERFLOW_POLICIES,
     ROUNDING_MODES,
+    flag_names,
 )
 
 # The rest of the public API is imported on first use (PEP 562), so that
@@ -88,6 +89,7 @@ __all__ = [
     "FLAG_OVERFLOW",
     "FLAG_INFINITE",
     "FLAG_INVALID",
+    "flag_names",
     "ALIASES",
     "BUILTIN_FORMATS",
     "FLOAT32",
