@@ -13,6 +13,7 @@ from .codec import decode, encode, quantize
 from .explain import Explanation, explain  # eager: importing the submodule would rebind the name to it
 from .finfo import finfo
 from .formats import ALIASES, BUILTIN_FORMATS, Format, format_names, get_format
+from .interop import as_ml_dtypes
 from .rounding import DETERMINISTIC_MODES, OVERFLOW_POLICIES, ROUNDING_MODES
 
 # The rest of the public API is imported on first use (PEP 562), so that
@@ -70,6 +71,7 @@ __all__ = [
     "encode",
     "decode",
     "quantize",
+    "as_ml_dtypes",
     "ROUNDING_MODES",
     "DETERMINISTIC_MODES",
     "OVERFLOW_POLICIES",
