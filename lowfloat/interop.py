@@ -53,6 +53,8 @@ __all__ = [
     "source_format",
     "readable_tensor",
     "tensor_bits",
+    "tensor_values",
+    "tensor_values_layout",
     "torch_dtype_name",
     "unpack_nibbles",
 ]
@@ -275,6 +277,24 @@ def tensor_values(tensor, what: str = "x") -> np.ndarray:
         return tensor.numpy()
     except (RuntimeError, TypeError) as error:  # quantized, sub-byte "shell" and bits dtypes
         raise TypeError(f"{what} is a torch.Tensor of dtype {tensor.dtype}, which lowfloat cannot read: {error}") from None
+
+
+# torch dtypes NumPy can view (by name, which is NumPy's name too)
+_NUMPY_VIEWABLE = ("bool", "float16", "float32", "float64", "int8", "uint8", "int16", "uint16", "int32", "uint32",
+                   "int64", "uint64")  # fmt: skip
+
+
+def tensor_values_layout(tensor, what: str = "x") -> tuple[tuple[int, ...], np.dtype | None]:
+    """The shape and dtype of :func:`tensor_values` of a tensor, without reading it (dtype None: unreadable)."""
+    name = torch_dtype_name(tensor.dtype)
+    shape = tuple(tensor.shape)
+    if name == "float4_e2m1fn_x2":
+        if not shape:
+            raise ValueError(f"{what} is a 0-d float4_e2m1fn_x2 tensor: its two values have no axis to lie along")
+        shape = shape[:-1] + (2 * shape[-1],)
+    if name in TORCH_FORMATS:
+        return shape, np.dtype(np.float32 if get_format(TORCH_FORMATS[name]).signed else np.float64)
+    return shape, np.dtype(name) if name in _NUMPY_VIEWABLE else None
 
 
 def unpack_nibbles(packed: np.ndarray, what: str) -> np.ndarray:

@@ -18,7 +18,8 @@ the format's infinities, zeros and signed zeros.  Then the result is exactly
 the rounded value, stored without a second rounding.  Where it is not (float16
 values in a bfloat16 tensor: 11 significand bits in 8), the call is refused
 with a ValueError naming the reason; pass ``dtype=torch.float32`` (which holds
-every format's values) to get them.  Integer tensors quantize into float32.
+every format's values) to get them.  Integer tensors quantize into float32
+(float64 for a format whose values float32 cannot all hold).
 A NaN result in a dtype without NaN (``float4_e2m1fn_x2``) is refused too.
 
 Results do not require grad: these are casts, not autograd operations.  An
@@ -39,7 +40,14 @@ except ImportError as error:  # pragma: no cover - the test extra installs torch
 
 from .. import codec
 from ..formats import get_format
-from ..interop import TORCH_FORMATS, readable_tensor, tensor_bits, tensor_values, torch_dtype_name, unpack_nibbles
+from ..interop import (
+    TORCH_FORMATS,
+    readable_tensor,
+    tensor_bits,
+    tensor_values_layout,
+    torch_dtype_name,
+    unpack_nibbles,
+)
 
 __all__ = ["quantize", "encode", "decode", "holds"]
 
@@ -139,9 +147,14 @@ def _check_dtype(dtype, fmt, action):
     if reason is not None:
         raise ValueError(
             f"a {dtype} tensor cannot hold every {fmt.name} value ({reason}), so {action} would round twice; "
-            "pass dtype=torch.float32 (or a dtype that holds them)"
+            f"pass dtype={_wide_enough(fmt)}"
         )
     return dtype
+
+
+def _wide_enough(fmt):
+    """float32 if it holds every value of ``fmt``, else float64."""
+    return torch.float32 if _misfit(get_format("float32"), fmt) is None else torch.float64
 
 
 def _packed_shape(shape, what):
@@ -230,8 +243,9 @@ def quantize(x, fmt, *, dtype=None, out=None, **options):
     fmt : Format or str
     dtype : torch.dtype, optional
         The result's dtype: ``x.dtype`` by default (float32 for integer
-        tensors).  Must hold every value of ``fmt`` (see the module
-        docstring); ``float4_e2m1fn_x2`` packs the last axis two to a byte.
+        tensors, or float64 where float32 cannot hold the format).  Must
+        hold every value of ``fmt`` (see the module docstring);
+        ``float4_e2m1fn_x2`` packs the last axis two to a byte.
     out : torch.Tensor, optional
         A CPU tensor of the result's shape and dtype to write into; may be
         ``x`` itself.  Must not require grad.
@@ -266,20 +280,21 @@ def quantize(x, fmt, *, dtype=None, out=None, **options):
     >>> lft.quantize(torch.tensor([1.0]), "fp16", dtype=torch.bfloat16)
     Traceback (most recent call last):
     ...
-    ValueError: a torch.bfloat16 tensor cannot hold every float16 value (float16 has 11 significand bits, bfloat16 8), so quantize would round twice; pass dtype=torch.float32 (or a dtype that holds them)
+    ValueError: a torch.bfloat16 tensor cannot hold every float16 value (float16 has 11 significand bits, bfloat16 8), so quantize would round twice; pass dtype=torch.float32
     """
     fmt = get_format(fmt)
     tensor = _input_tensor(x, "quantize")
     if dtype is None:
-        dtype = tensor.dtype if tensor.dtype.is_floating_point else torch.float32
+        dtype = tensor.dtype if tensor.dtype.is_floating_point else _wide_enough(fmt)
     _check_dtype(dtype, fmt, "quantize")
-    values = tensor_values(tensor, "x")  # a view of float16/32/64 and integer memory; decoded otherwise
-    shape = _packed_shape(values.shape, "x") if dtype == _PACKED else values.shape
-    result = _result(out, shape, dtype)
-    if result.dtype == (torch.float32 if values.dtype == np.float32 else torch.float64):
-        codec.quantize(values, fmt, out=result.numpy(), **options)  # the kernel writes into the tensor
+    # the NumPy function reads the tensor itself (so that daz= knows its format): a view of float16/32/64 and
+    # integer memory, decoded bfloat16 and FP8; it returns float32 for float32 values, float64 for the rest
+    shape, read_as = tensor_values_layout(tensor, "x")
+    result = _result(out, _packed_shape(shape, "x") if dtype == _PACKED else shape, dtype)
+    if result.dtype == (torch.float32 if read_as == np.float32 else torch.float64):
+        codec.quantize(tensor, fmt, out=result.numpy(), **options)  # the kernel writes into the tensor
     else:
-        _store(np.asarray(codec.quantize(values, fmt, **options)), result)
+        _store(np.asarray(codec.quantize(tensor, fmt, **options)), result)
     return _done(result, out)
 
 
@@ -332,25 +347,24 @@ def encode(x, fmt, *, dtype=None, out=None, **options):
         dtype = _CODE_DTYPES[fmt.code_dtype]
     if not isinstance(dtype, torch.dtype):
         raise TypeError(f"dtype must be a torch.dtype, got {dtype!r}")
-    values = tensor_values(tensor, "x")
+    shape, _ = tensor_values_layout(tensor, "x")
     if dtype.is_floating_point:
         if _grid(dtype) != fmt:
             raise ValueError(f"a {dtype} tensor does not hold {fmt.name} codes; pass an integer dtype")
-        shape = _packed_shape(values.shape, "x") if dtype == _PACKED else values.shape
-        result = _result(out, shape, dtype)
+        result = _result(out, _packed_shape(shape, "x") if dtype == _PACKED else shape, dtype)
         if dtype == _PACKED:
-            _pack_into(codec.encode(values, fmt, **options), result)
+            _pack_into(codec.encode(tensor, fmt, **options), result)
         else:
-            codec.encode(values, fmt, out=tensor_bits(result), **options)  # the kernel writes the tensor's bits
+            codec.encode(tensor, fmt, out=tensor_bits(result), **options)  # the kernel writes the tensor's bits
         return _done(result, out)
     if dtype == torch.bool or dtype.is_complex or torch.iinfo(dtype).max < (1 << fmt.bits) - 1:
         raise ValueError(f"a {dtype} tensor cannot hold every {fmt.name} code (0..{(1 << fmt.bits) - 1})")
-    result = _result(out, values.shape, dtype)
+    result = _result(out, shape, dtype)
     target = result.numpy()
     if target.dtype == fmt.code_dtype:
-        codec.encode(values, fmt, out=target, **options)
+        codec.encode(tensor, fmt, out=target, **options)
     else:
-        target[...] = codec.encode(values, fmt, **options)
+        target[...] = codec.encode(tensor, fmt, **options)
     return _done(result, out)
 
 
