@@ -270,8 +270,9 @@ def quantize(x, fmt, *, dtype=None, out=None, **options):
     Examples
     --------
     >>> import torch, lowfloat.torch as lft
-    >>> lft.quantize(torch.tensor([0.1, 464.0, 500.0], dtype=torch.bfloat16), "e4m3")   # stays bfloat16
-    tensor([0.1016, 448.0000,    nan], dtype=torch.bfloat16)
+    >>> q = lft.quantize(torch.tensor([0.1, 464.0, 500.0], dtype=torch.bfloat16), "e4m3")
+    >>> q.dtype, q.tolist()                                                       # stays bfloat16
+    (torch.bfloat16, [0.1015625, 448.0, nan])
     >>> w = torch.tensor([0.1, 1 / 3])
     >>> lft.quantize(w, "fp16", out=w) is w                                       # in place
     True
