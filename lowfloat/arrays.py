@@ -48,7 +48,8 @@ def as_real_array(x, what: str = "x") -> np.ndarray:
     if kind == "O" and array.size and all(_is_python_real(v) for v in array.flat):
         return array  # Python ints of any size (and floats): kernel_input rounds them to odd
     names = {"O": "object", "U": "string", "S": "bytes", "M": "datetime", "m": "timedelta", "V": "structured"}
-    given = "" if type(x).__module__ in ("builtins", "numpy") else f", got a {type(x).__module__}.{type(x).__qualname__}"
+    cls = type(x)
+    given = "" if cls.__module__ in ("builtins", "numpy") else f", got a {cls.__module__}.{cls.__qualname__}"
     raise TypeError(f"{what} has dtype {array.dtype} ({names.get(kind, 'non-numeric')}); expected real numbers{given}")
 
 

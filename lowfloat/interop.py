@@ -153,7 +153,9 @@ def foreign_values(x, what: str = "x") -> np.ndarray:
             array = np.asarray(x)
         except Exception as error:  # any failure of a foreign __array__: say whose object it was
             dtype = getattr(x, "dtype", "unknown")
-            raise TypeError(f"{what} is a {_type_name(x)} of dtype {dtype}, which lowfloat cannot read: {error}") from None
+            raise TypeError(
+                f"{what} is a {_type_name(x)} of dtype {dtype}, which lowfloat cannot read: {error}"
+            ) from None
     return array
 
 
@@ -276,7 +278,9 @@ def tensor_values(tensor, what: str = "x") -> np.ndarray:
     try:
         return tensor.numpy()
     except (RuntimeError, TypeError) as error:  # quantized, sub-byte "shell" and bits dtypes
-        raise TypeError(f"{what} is a torch.Tensor of dtype {tensor.dtype}, which lowfloat cannot read: {error}") from None
+        raise TypeError(
+            f"{what} is a torch.Tensor of dtype {tensor.dtype}, which lowfloat cannot read: {error}"
+        ) from None
 
 
 # torch dtypes NumPy can view (by name, which is NumPy's name too)

@@ -76,7 +76,9 @@ def test_every_ml_dtypes_dtype_is_in_a_table_with_finfo_or_iinfo_matching_lowflo
             bits, signed = ML_DTYPES_INTEGERS[name]
             info = ml_dtypes.iinfo(kind)
             assert (info.bits, info.min < 0) == (bits, signed), name
-            assert (info.min, info.max) == ((-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1))
+            assert (info.min, info.max) == (
+                (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+            )
         else:
             assert "complex" in name, f"ml_dtypes.{name} ({dtype}) is in no table"
     assert set(ML_DTYPES_FORMATS) | set(ML_DTYPES_INTEGERS) <= seen
@@ -280,7 +282,9 @@ def test_an_array_protocol_object_is_read_and_an_unreadable_one_named():
     values = as_real_array(ArrayProtocolOnly(base))
     assert np.shares_memory(values, base)
     assert np.array_equal(lf.quantize(ArrayProtocolOnly(base), "e4m3"), lf.quantize(base, "e4m3"), equal_nan=True)
-    with pytest.raises(TypeError, match=r"x is a test_interop.BrokenArray of dtype weird32, which lowfloat cannot read"):
+    with pytest.raises(
+        TypeError, match=r"x is a test_interop.BrokenArray of dtype weird32, which lowfloat cannot read"
+    ):
         lf.quantize(BrokenArray(), "e4m3")
     with pytest.raises(TypeError, match=r"expected real numbers, got a test_interop.ArrayProtocolOnly"):
         lf.quantize(ArrayProtocolOnly(np.array(["a"])), "e4m3")

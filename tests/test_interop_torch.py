@@ -216,7 +216,9 @@ def test_holds_for_formats_too_wide_to_enumerate():
 @pytest.mark.parametrize("name", FLOATS + ["float4_e2m1fn_x2"])
 def test_torch_quantize_keeps_shape_and_dtype_and_gives_the_float64_paths_values(name):
     if name == "float4_e2m1fn_x2":
-        tensor = lft.encode(sample("float32", 48).reshape(4, 12), "fp4", dtype=torch.float4_e2m1fn_x2, overflow="saturate")
+        tensor = lft.encode(
+            sample("float32", 48).reshape(4, 12), "fp4", dtype=torch.float4_e2m1fn_x2, overflow="saturate"
+        )
     else:
         tensor = sample(name, 200)
         tensor = tensor[~torch.isnan(tensor.double())][:48].reshape(4, 12)  # NaN: see the NumPy tests

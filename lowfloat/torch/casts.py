@@ -87,7 +87,9 @@ def _misfit(container, fmt) -> str | None:
     if fmt.precision_bits > container.precision_bits:
         return f"{fmt.name} has {fmt.precision_bits} significand bits, {container.name} {container.precision_bits}"
     if fmt.smallest_subnormal < container.smallest_subnormal:
-        return f"{fmt.name} reaches {fmt.smallest_subnormal:g}, below {container.name}'s {container.smallest_subnormal:g}"
+        return (
+            f"{fmt.name} reaches {fmt.smallest_subnormal:g}, below {container.name}'s {container.smallest_subnormal:g}"
+        )
     if fmt.max > container.max:
         return f"{fmt.name} reaches {fmt.max:g}, beyond {container.name}'s {container.max:g}"
     if fmt.signed and not container.signed:
@@ -225,7 +227,9 @@ def _code_array(codes, fmt):
     try:
         return tensor.numpy()
     except (RuntimeError, TypeError) as error:
-        raise TypeError(f"codes is a torch.Tensor of dtype {tensor.dtype}, which lowfloat cannot read: {error}") from None
+        raise TypeError(
+            f"codes is a torch.Tensor of dtype {tensor.dtype}, which lowfloat cannot read: {error}"
+        ) from None
 
 
 # ------------------------------------------------------------------------------------ the casts
@@ -281,7 +285,7 @@ def quantize(x, fmt, *, dtype=None, out=None, **options):
     >>> lft.quantize(torch.tensor([1.0]), "fp16", dtype=torch.bfloat16)
     Traceback (most recent call last):
     ...
-    ValueError: a torch.bfloat16 tensor cannot hold every float16 value (float16 has 11 significand bits, bfloat16 8), so quantize would round twice; pass dtype=torch.float32
+    ValueError: a torch.bfloat16 tensor cannot hold every float16 value (float16 has 11 significand bits, ...
     """
     fmt = get_format(fmt)
     tensor = _input_tensor(x, "quantize")
