@@ -50,6 +50,7 @@ __all__ = [
     "extension_values",
     "foreign_values",
     "is_foreign",
+    "numpy_view",
     "source_format",
     "readable_tensor",
     "tensor_bits",
@@ -237,8 +238,9 @@ def torch_dtype_name(dtype) -> str:
 def readable_tensor(tensor, what: str = "x"):
     """A CPU, strided, detached tensor with the values of ``tensor`` (the same memory, except for neg views).
 
-    A tensor whose negation is pending (PyTorch's neg bit, from conjugate
-    views) is resolved, which copies it: NumPy cannot express a lazy negation.
+    A tensor whose negation is pending (PyTorch's neg bit: the imaginary part
+    of a conjugate view, for one) is resolved, which copies it: NumPy cannot
+    express a lazy negation.
     """
     import torch  # the caller holds a tensor, so torch is already imported
 
@@ -275,6 +277,11 @@ def tensor_values(tensor, what: str = "x") -> np.ndarray:
         if name == "float4_e2m1fn_x2":
             codes = unpack_nibbles(codes, what)
         return decode_bits(codes, fmt, what, tensor.dtype)
+    return numpy_view(tensor, what)
+
+
+def numpy_view(tensor, what: str = "x") -> np.ndarray:
+    """``tensor.numpy()`` of a readable tensor, or TypeError naming a dtype NumPy has no twin for."""
     try:
         return tensor.numpy()
     except (RuntimeError, TypeError) as error:  # quantized, sub-byte "shell" and bits dtypes
@@ -291,24 +298,26 @@ _NUMPY_VIEWABLE = ("bool", "float16", "float32", "float64", "int8", "uint8", "in
 def tensor_values_layout(tensor, what: str = "x") -> tuple[tuple[int, ...], np.dtype | None]:
     """The shape and dtype of :func:`tensor_values` of a tensor, without reading it (dtype None: unreadable)."""
     name = torch_dtype_name(tensor.dtype)
-    shape = tuple(tensor.shape)
-    if name == "float4_e2m1fn_x2":
-        if not shape:
-            raise ValueError(f"{what} is a 0-d float4_e2m1fn_x2 tensor: its two values have no axis to lie along")
-        shape = shape[:-1] + (2 * shape[-1],)
+    shape = _unpacked_shape(tuple(tensor.shape), what) if name == "float4_e2m1fn_x2" else tuple(tensor.shape)
     if name in TORCH_FORMATS:
         return shape, np.dtype(np.float32 if get_format(TORCH_FORMATS[name]).signed else np.float64)
     return shape, np.dtype(name) if name in _NUMPY_VIEWABLE else None
 
 
+def _unpacked_shape(shape: tuple[int, ...], what: str) -> tuple[int, ...]:
+    """The shape of the values a float4_e2m1fn_x2 tensor of ``shape`` holds: the last axis doubled."""
+    if not shape:
+        raise ValueError(f"{what} is a 0-d float4_e2m1fn_x2 tensor: its two values have no axis to lie along")
+    return shape[:-1] + (2 * shape[-1],)
+
+
 def unpack_nibbles(packed: np.ndarray, what: str) -> np.ndarray:
     """Bytes of shape (..., n) holding two 4-bit codes each, low nibble first, as codes of shape (..., 2n)."""
-    if packed.ndim == 0:
-        raise ValueError(f"{what} is a 0-d float4_e2m1fn_x2 tensor: its two values have no axis to lie along")
-    codes = np.empty(packed.shape[:-1] + (packed.shape[-1], 2), np.uint8)  # (..., n, 2)
+    shape = _unpacked_shape(packed.shape, what)
+    codes = np.empty(packed.shape + (2,), np.uint8)  # (..., n, 2)
     np.bitwise_and(packed, np.uint8(0xF), out=codes[..., 0])
     np.right_shift(packed, np.uint8(4), out=codes[..., 1])
-    return codes.reshape(packed.shape[:-1] + (2 * packed.shape[-1],))
+    return codes.reshape(shape)
 
 
 def source_format(x):

@@ -42,6 +42,7 @@ from .. import codec
 from ..formats import get_format
 from ..interop import (
     TORCH_FORMATS,
+    numpy_view,
     readable_tensor,
     tensor_bits,
     tensor_values_layout,
@@ -224,12 +225,7 @@ def _code_array(codes, fmt):
         return unpack_nibbles(bits, "codes") if tensor.dtype == _PACKED else bits
     if tensor.dtype == torch.bool:
         raise ValueError("codes must be integers, got dtype torch.bool")
-    try:
-        return tensor.numpy()
-    except (RuntimeError, TypeError) as error:
-        raise TypeError(
-            f"codes is a torch.Tensor of dtype {tensor.dtype}, which lowfloat cannot read: {error}"
-        ) from None
+    return numpy_view(tensor, "codes")
 
 
 # ------------------------------------------------------------------------------------ the casts
