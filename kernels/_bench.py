@@ -16,14 +16,13 @@ order of work in every script is the same:
 A script describes its operation as a :class:`Bench` (the public call, the
 other libraries' equivalents, the exact oracles) and hands it to
 :func:`run_bench`.  Kernels are timed with the arguments the public call
-builds, captured by :func:`captured_launch`.
+builds: :func:`launch_of` asks :func:`lowfloat.kernels.plan.plan` what the call runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import inspect
 import os
 import platform
 import subprocess
@@ -36,10 +35,13 @@ from datetime import date
 import numpy as np
 
 import lowfloat
-from lowfloat import codec, reference
+from lowfloat import reference
 from lowfloat.formats import get_format
 from lowfloat.kernels import threads
+from lowfloat.kernels.layout import bits_type
+from lowfloat.kernels.plan import Plan, plan
 from lowfloat.kernels.threads import PARALLEL_MIN_SIZE
+from lowfloat.options import random_key
 
 try:
     import ml_dtypes
@@ -238,73 +240,58 @@ def sample_oracles(op: str, data: Data, fmt) -> list[tuple[str, np.ndarray, np.n
 
 @dataclass
 class Launch:
-    """One kernel launch exactly as a public lowfloat call makes it: ``threads.run(kernel, size, *args)``.
+    """One kernel launch as a public lowfloat call makes it: the call's :class:`~lowfloat.kernels.plan.Plan`,
+    the arrays it hands the kernel, and stochastic rounding's key."""
 
-    ``args`` starts with the input and output arrays; the kernel itself takes
-    the element range ``start, stop`` right after them.
-    """
-
-    kernel: Callable  # the jitted kernel, e.g. quantize_float32
+    plan: Plan
+    arrays: tuple  # the kernel's input and output arrays (1-D; floats as their bits)
     size: int  # elements
-    args: tuple  # as handed to threads.run
+    key: np.uint64 = np.uint64(0)
+    request: tuple = ()  # plan()'s arguments after the dtype, to ask for another path
 
     @property
     def name(self) -> str:
-        return getattr(self.kernel, "__name__", "kernel")
+        return f"{self.plan.kernel.__name__} ({self.plan.path} path)"
 
-    def full_args(self, **replace) -> tuple | None:
-        """The kernel's arguments over ``[0, size)``, with parameters replaced by name; None if one is missing."""
-        full = self.args[:2] + (0, self.size) + self.args[2:]
-        names = list(inspect.signature(getattr(self.kernel, "py_func", self.kernel)).parameters)
-        for name, value in replace.items():
-            if name not in names:
-                return None
-            i = names.index(name)
-            full = full[:i] + (value,) + full[i + 1 :]
-        return full
+    def _constants(self) -> tuple:
+        return self.plan.constants + ((self.key,) if self.plan.random else ())
 
-    def serial(self, **replace) -> Callable[[], object] | None:
-        """One call of the kernel over the whole array on this thread (None if a replaced parameter is missing)."""
-        kernel, full = self.kernel, self.full_args(**replace)
-        return None if full is None else (lambda: kernel(*full))
+    def serial(self) -> Callable[[], object]:
+        """One call of the kernel over the whole array on this thread."""
+        kernel, arrays, size, constants = self.plan.kernel, self.arrays, self.size, self._constants()
+        return lambda: kernel(*arrays, 0, size, *constants)
 
     def parallel(self) -> Callable[[], object]:
-        """:func:`lowfloat.kernels.threads.run` forced to split the array across its threads, whatever its size."""
-        kernel, size, args = self.kernel, self.size, self.args
+        """:func:`lowfloat.kernels.threads.run` told to split the array across its threads, whatever its size."""
+        kernel, arrays, size, constants = self.plan.kernel, self.arrays, self.size, self._constants()
+        return lambda: threads.run(kernel, size, arrays, constants, min_size=0)
 
-        def split() -> None:
-            saved = threads.PARALLEL_MIN_SIZE
-            threads.PARALLEL_MIN_SIZE = 0  # run() reads it at call time
-            try:
-                threads.run(kernel, size, *args)
-            finally:
-                threads.PARALLEL_MIN_SIZE = saved
-
-        return split
+    def on_path(self, path: str) -> Launch | None:
+        """The same launch on another path of the plan (None where that path does not serve the format)."""
+        try:
+            chosen = plan(self.plan.operation, *self.request[:1], self.plan.dtype, *self.request[1:], path=path)
+        except ValueError:
+            return None
+        return Launch(chosen, self.arrays, self.size, self.key, self.request)
 
 
-def captured_launch(call: Callable[[], object]) -> Launch:
-    """The kernel launch one public lowfloat call makes, recorded by intercepting :func:`lowfloat.codec.run`.
+def launch_of(op: str, source: np.ndarray, fmt, out: np.ndarray, *, rounding="nearest_even", rng=None) -> Launch:
+    """The launch of ``lowfloat.<op>(source, fmt, out=out, rounding=..., rng=...)``: the plan says what runs.
 
-    The workbench then times exactly what the public call runs, with the
-    arguments the codec builds.  Pass ``out=`` (C-contiguous) in ``call``:
-    the arguments then write straight into it.
+    ``source`` and ``out`` are C-contiguous arrays of the public call (float32
+    or float64 data, or codes for decode).  The workbench validates that the
+    launch writes what the public call returns, bit for bit.
     """
-    seen = []
-    original = codec.run
-
-    def record(kernel, size, *args):
-        seen.append(Launch(kernel, size, args))
-        return original(kernel, size, *args)
-
-    codec.run = record
-    try:
-        call()
-    finally:
-        codec.run = original
-    if len(seen) != 1:
-        raise RuntimeError(f"expected one kernel launch, saw {len(seen)}")
-    return seen[0]
+    fmt = get_format(fmt)
+    if op == "decode":
+        chosen = plan("decode", fmt, out.dtype)
+        return Launch(chosen, (source.reshape(-1), out.reshape(-1).view(bits_type(out.dtype))), source.size,
+                      request=(fmt,))  # fmt: skip
+    key = random_key(rounding, rng, None)
+    chosen = plan(op, fmt, source.dtype, rounding)
+    uint = bits_type(source.dtype)
+    target = out.reshape(-1) if op == "encode" else out.reshape(-1).view(uint)
+    return Launch(chosen, (source.reshape(-1).view(uint), target), source.size, key, request=(fmt, rounding))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -487,7 +474,7 @@ FLOOR = "np.copyto(out, x)"
 FLOOR64 = "np.copyto(out64, x64)"  # FLOOR on the float64 values: the bound of the float64 rate
 SERIAL = "kernel, serial -> out"  # the kernel over the whole array on one thread
 PARALLEL = "threads.run, split -> out"  # the same kernel split across threads.run's pool
-GENERAL = "general kernel, serial -> out"  # SERIAL with use_fast=False: the every-mode kernel
+GENERAL = "general kernel, serial -> out"  # SERIAL on the plan's general path: the every-mode kernel
 SERIAL64 = "f64 kernel, serial -> out"  # SERIAL on float64 data (or float64 values, for decode)
 
 
@@ -549,13 +536,13 @@ class Bench:
 def _kernel_variants(bench: Bench, data: Data, fmt, out: np.ndarray) -> tuple[Launch, list[tuple[str, Callable]]]:
     """The public call's launch, and (label, call) of every kernel variant writing into ``out``.
 
-    The variants: serial, parallel, general (if the kernel has ``use_fast``), the bench's extras.
+    The variants: serial, parallel, the general path (where the call takes another), the bench's extras.
     """
-    launch = captured_launch(lambda: bench.call(data, fmt, False, out))
+    launch = launch_of(bench.op, bench.inputs(data), fmt, out)
     variants = [(SERIAL, launch.serial()), (PARALLEL, launch.parallel())]
-    general = launch.serial(use_fast=False)
+    general = launch.on_path("general") if bench.op != "decode" and launch.plan.path != "general" else None
     if general is not None:
-        variants.append((GENERAL, general))
+        variants.append((GENERAL, general.serial()))
     return launch, variants + bench.extra_kernels(data, fmt, out)
 
 
@@ -589,7 +576,7 @@ def bench_cases(bench: Bench, data: Data, fmt, torch) -> list[Case]:
     floor_out, floor_out64 = np.empty_like(data.x), np.empty_like(data.x64)  # (n,) float32, float64
     out = np.empty_like(bench.call(data, fmt, False, None))  # preallocated; faulted in by the warm-up
     out64 = np.empty_like(bench.call(data, fmt, True, None))
-    serial64 = captured_launch(lambda: bench.call(data, fmt, True, out64)).serial()
+    serial64 = launch_of(bench.op, data.codes if bench.op == "decode" else data.x64, fmt, out64).serial()
     cases = [
         Case(group, FLOOR, lambda: np.copyto(floor_out, data.x)),
         Case(group, bench.subject, lambda: bench.call(data, fmt, False, None)),

@@ -51,10 +51,8 @@ import numpy as np
 from _bench import Bench, Reference, ml_dtype, other_libraries, parse_args, reference_of, run_bench
 
 import lowfloat
-from lowfloat.codec import _value_table
 from lowfloat.formats import get_format
-from lowfloat.kernels.decode import decode_float32, lookup
-from lowfloat.kernels.layout import layout
+from lowfloat.kernels.plan import plan
 
 
 def call(data, fmt, wide, out):
@@ -90,23 +88,18 @@ def oracles(data, fmt) -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 
 def arithmetic_kernel(data, fmt, out) -> list[tuple]:
-    """The per-code decode kernel over the whole array, with the arguments lowfloat.decode gives it past 16 bits.
+    """The general (per-code arithmetic) decode and the table lookup over the whole array, as the plan builds them.
 
-    Nothing (the row is left out) if the kernel's signature has moved on.
+    A path is left out where it does not serve the format (the table: over 16 bits).
     """
-    lay, rnd = layout(get_format(fmt))
-    rest = (lay, rnd[0])
     codes, bits = data.codes, out.view(np.uint32)
-    try:
-        decode_float32(codes, bits, 0, 1, *rest)  # compile and type-check on one code
-    except TypeError as error:
-        print(f"  skip arithmetic decode_float32: {error}")
-        return []
-    variants = [(ARITHMETIC, lambda: decode_float32(codes, bits, 0, codes.size, *rest))]
-    fmt = get_format(fmt)
-    if fmt.bits <= 16:
-        table = _value_table(fmt, np.dtype(np.float32))
-        variants.append((LOOKUP, lambda: lookup(codes, bits, 0, codes.size, table)))
+    variants = []
+    for label, path in ((ARITHMETIC, "general"), (LOOKUP, "table")):
+        try:
+            chosen = plan("decode", get_format(fmt), np.float32, path=path)
+        except ValueError:
+            continue
+        variants.append((label, lambda chosen=chosen: chosen.kernel(codes, bits, 0, codes.size, *chosen.constants)))
     return variants
 
 

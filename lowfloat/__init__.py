@@ -14,7 +14,16 @@ from .explain import Explanation, explain  # eager: importing the submodule woul
 from .finfo import finfo
 from .formats import ALIASES, BUILTIN_FORMATS, Format, format_names, get_format
 from .interop import as_ml_dtypes
-from .rounding import DETERMINISTIC_MODES, OVERFLOW_POLICIES, ROUNDING_MODES
+from .rounding import (
+    DETERMINISTIC_MODES,
+    FLAG_INEXACT,
+    FLAG_INFINITE,
+    FLAG_INVALID,
+    FLAG_OVERFLOW,
+    FLAG_UNDERFLOW,
+    OVERFLOW_POLICIES,
+    ROUNDING_MODES,
+)
 
 # The rest of the public API is imported on first use (PEP 562), so that
 # ``import lowfloat`` pays only for the codec: each of these modules pulls in
@@ -28,6 +37,7 @@ _LAZY = {
     "IntFormat": "integer", "INT_FORMATS": "integer",
     "pack": "packing", "unpack": "packing",
     "table": "codetable",
+    "warmup": "cache",
 }  # fmt: skip
 
 
@@ -75,6 +85,11 @@ __all__ = [
     "ROUNDING_MODES",
     "DETERMINISTIC_MODES",
     "OVERFLOW_POLICIES",
+    "FLAG_INEXACT",
+    "FLAG_UNDERFLOW",
+    "FLAG_OVERFLOW",
+    "FLAG_INFINITE",
+    "FLAG_INVALID",
     "ALIASES",
     "BUILTIN_FORMATS",
     "FLOAT32",
@@ -115,4 +130,5 @@ __all__ = [
     "sum",
     "dot",
     "matmul",
+    "warmup",
 ]

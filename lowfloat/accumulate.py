@@ -22,37 +22,39 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arith import _operand, _result_dtype
-from .arrays import as_real_array
-from .codec import _kernel_setup, _random_key
+from .arrays import as_real_array, check_out, exact_float64, result_dtype
+from .codec import quantize
 from .formats import get_format
-from .kernels.matmul import matmul_kernel, sum_rows
-from .rounding import check_overflow, rounding_id
+from .kernels.nearest import fast_constants
+from .kernels.plan import plan
+from .options import rounding_options
 
 __all__ = ["sum", "dot", "matmul"]
 
 ORDERS = ("sequential", "pairwise")
 
 
-def _rounder(fmt, rounding="nearest_even", overflow=None):
-    """The kernels' rounder tuple for float64 data: (lay, rnd, fast, use_fast)."""
-    lay, rnd, fast, use_fast = _kernel_setup(fmt, rounding, overflow, np.dtype(np.float64))
-    return lay, rnd, fast, use_fast
-
-
-def _check_options(fmt, order, rounding, overflow, rng):
-    """Validate the rounding options and order; return the stochastic key."""
+def _check_options(fmt, order, rounding, overflow, ftz, daz, rng):
+    """Validate the rounding options and order."""
     if not isinstance(order, str) or order not in ORDERS:
         raise ValueError(f"unknown order {order!r}; expected one of {', '.join(ORDERS)}")
-    rounding_id(rounding)
-    check_overflow(fmt, overflow)
-    return _random_key(rounding, rng, None)
+    return rounding_options(fmt, rounding, overflow, ftz, daz, rng)
+
+
+def _plan(operation, fmt, options):
+    """The accumulation kernel for these options; DAZ is applied to the addends by the kernel itself."""
+    return plan(operation, fmt, np.float64, options.rounding, options.overflow, options.ftz)
+
+
+def _flush_below(fmt, options) -> float:
+    """DAZ: addends below the accumulator's smallest normal count as zero (0: nothing is flushed)."""
+    return float(fmt.smallest_normal) if options.daz else 0.0
 
 
 def _float32_values(x, name: str) -> tuple[np.ndarray, np.ndarray]:
     """The user's array and its values as float64, refusing values float32 cannot hold exactly."""
     array = as_real_array(x, name)
-    wide = _operand(array, name)
+    wide = exact_float64(array, name)
     if array.dtype not in (np.float16, np.float32) and wide.size:
         with np.errstate(over="ignore", invalid="ignore"):
             narrow = wide.astype(np.float32).astype(np.float64)
@@ -66,22 +68,29 @@ def _float32_values(x, name: str) -> tuple[np.ndarray, np.ndarray]:
     return array, wide
 
 
-def _reduce_last(wide, fmt, order, rounding, overflow, key) -> np.ndarray:
+def _reduce_last(wide, fmt, order, options) -> np.ndarray:
     """Rounded sums over the last axis of a float64 array."""
     count = int(np.prod(wide.shape[:-1]))  # explicit: reshape(-1, 0) cannot infer -1
     rows = np.require(wide, requirements=["C", "W"]).reshape(count, wide.shape[-1])
     result = np.empty(rows.shape[0], np.float64)
+    chosen = _plan("sum", fmt, options)
     with np.errstate(all="ignore"):  # IEEE special values are results here (only NUMBA_DISABLE_JIT=1 warns)
-        sum_rows(rows, result, order == "pairwise", _rounder(fmt, rounding, overflow), key)
+        chosen.kernel(rows, result, order == "pairwise", _flush_below(fmt, options), *chosen.constants, options.key)
     return result.reshape(wide.shape[:-1])
 
 
-def _finish(result, dtype):
-    result = result.astype(dtype, copy=False)  # exact: every format's values fit float32
+def _finish(result, dtype, out):
+    """The result in ``dtype`` (exact: every format's values fit float32), written into ``out`` if given."""
+    if out is not None:
+        check_out(out, result.shape, dtype)
+        out[...] = result
+        return out
+    result = result.astype(dtype, copy=False)
     return result[()] if result.ndim == 0 else result
 
 
-def sum(x, fmt, *, axis=None, order="sequential", rounding="nearest_even", overflow=None, rng=None):
+def sum(x, fmt, *, axis=None, order="sequential", rounding="nearest_even", overflow=None, ftz=False, daz=False,
+        rng=None, out=None):  # fmt: skip
     """Sum with every partial sum rounded into ``fmt``, in a stated order.
 
     Parameters
@@ -98,10 +107,15 @@ def sum(x, fmt, *, axis=None, order="sequential", rounding="nearest_even", overf
         level by level -- ``round(v[0] + v[1]), round(v[2] + v[3]), ...`` --
         an odd last value carried up unchanged, until one value is left; that
         value, rounded, is the sum.  For 5 values: ``((x0 + x1) + (x2 + x3)) + x4``.
-    rounding, overflow, rng
+    rounding, overflow, ftz, rng
         How each partial sum is rounded, as in :func:`lowfloat.quantize`.
         Stochastic rounding draws for partial sum ``q`` of the ``r``-th sum
         (C order of the remaining axes) the random bits of index ``r * n + q``.
+    daz : bool, optional
+        Addends (values and partial sums) below ``fmt``'s smallest normal
+        count as zeros of their sign, as in an adder with DAZ set.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into.
 
     Returns
     -------
@@ -134,9 +148,9 @@ def sum(x, fmt, *, axis=None, order="sequential", rounding="nearest_even", overf
     array([1., 7.])
     """
     fmt = get_format(fmt)
-    key = _check_options(fmt, order, rounding, overflow, rng)
+    options = _check_options(fmt, order, rounding, overflow, ftz, daz, rng)
     array = as_real_array(x)
-    wide = _operand(array, "x")
+    wide = exact_float64(array, "x")
     if axis is None:
         wide = wide.reshape(-1)
     else:
@@ -145,10 +159,11 @@ def sum(x, fmt, *, axis=None, order="sequential", rounding="nearest_even", overf
         if not -wide.ndim <= axis < wide.ndim:
             raise ValueError(f"axis {axis} is out of range for x with {wide.ndim} dimension(s)")
         wide = np.moveaxis(wide, int(axis), -1)
-    return _finish(_reduce_last(wide, fmt, order, rounding, overflow, key), _result_dtype([array]))
+    return _finish(_reduce_last(wide, fmt, order, options), result_dtype([array]), out)
 
 
-def dot(a, b, fmt, *, order="sequential", rounding="nearest_even", overflow=None, rng=None):
+def dot(a, b, fmt, *, order="sequential", rounding="nearest_even", overflow=None, ftz=False, daz=False, rng=None,
+        out=None):  # fmt: skip
     """Dot products over the last axis, every partial sum rounded into ``fmt``.
 
     ``dot(a, b, fmt)`` is ``sum(a * b, fmt, axis=-1, order=order)`` with the
@@ -162,7 +177,7 @@ def dot(a, b, fmt, *, order="sequential", rounding="nearest_even", overflow=None
         float32 holds exactly (quantize them first).
     fmt : Format or str
         The accumulator's format.
-    order, rounding, overflow, rng
+    order, rounding, overflow, ftz, daz, rng, out
         As for :func:`sum`.
 
     Returns
@@ -190,7 +205,7 @@ def dot(a, b, fmt, *, order="sequential", rounding="nearest_even", overflow=None
     1.015625
     """
     fmt = get_format(fmt)
-    key = _check_options(fmt, order, rounding, overflow, rng)
+    options = _check_options(fmt, order, rounding, overflow, ftz, daz, rng)
     array_a, wide_a = _float32_values(a, "a")
     array_b, wide_b = _float32_values(b, "b")
     if wide_a.ndim == 0 or wide_b.ndim == 0:
@@ -201,11 +216,11 @@ def dot(a, b, fmt, *, order="sequential", rounding="nearest_even", overflow=None
         products = wide_a * wide_b  # exact: float32 values, float64 products
     except ValueError:
         raise ValueError(f"dot: the leading axes do not broadcast: a {wide_a.shape}, b {wide_b.shape}") from None
-    return _finish(_reduce_last(products, fmt, order, rounding, overflow, key), _result_dtype([array_a, array_b]))
+    return _finish(_reduce_last(products, fmt, order, options), result_dtype([array_a, array_b]), out)
 
 
-def matmul(a, b, *, accumulate="float32", promote_every=None, rounding="nearest_even", overflow=None,
-           out_format=None, rng=None):  # fmt: skip
+def matmul(a, b, *, accumulate="float32", promote_every=None, rounding="nearest_even", overflow=None, ftz=False,
+           daz=False, out_format=None, rng=None, out=None):  # fmt: skip
     """Matrix product with every partial sum rounded into an accumulator format.
 
     For each output element, the products ``a[..., i, t] * b[..., t, j]``
@@ -236,10 +251,15 @@ def matmul(a, b, *, accumulate="float32", promote_every=None, rounding="nearest_
         index ``((p * M + i) * N + j) * K + t``.
     overflow : {None, "saturate", "inf", "nan"}, optional
         What an infinite partial sum becomes in ``accumulate``.
+    ftz, daz : bool, optional
+        Flush subnormal partial sums to zero; count addends below the
+        accumulator's smallest normal as zero (as for :func:`sum`).
     out_format : Format or str, optional
         The format of the result (default float32).
     rng : None, int, numpy.random.Generator or numpy.random.SeedSequence
         Stochastic rounding only, as in :func:`lowfloat.quantize`.
+    out : ndarray, optional
+        Array of the result's shape and dtype to write into.
 
     Returns
     -------
@@ -280,9 +300,7 @@ def matmul(a, b, *, accumulate="float32", promote_every=None, rounding="nearest_
             raise TypeError(f"promote_every must be None or a positive int, got {promote_every!r}")
         if promote_every <= 0:
             raise ValueError(f"promote_every must be a positive int, got {promote_every}")
-    rounding_id(rounding)
-    check_overflow(acc_fmt, overflow)
-    key = _random_key(rounding, rng, None)
+    options = rounding_options(acc_fmt, rounding, overflow, ftz, daz, rng)
     array_a, wide_a = _float32_values(a, "a")
     array_b, wide_b = _float32_values(b, "b")
     if wide_a.ndim == 0 or wide_b.ndim == 0:
@@ -306,13 +324,14 @@ def matmul(a, b, *, accumulate="float32", promote_every=None, rounding="nearest_
     result = np.empty((count, m, n), np.float64)
     chunk = max(k, 1) if promote_every is None else int(promote_every)
     with np.errstate(all="ignore"):  # IEEE special values are results here (only NUMBA_DISABLE_JIT=1 warns)
-        matmul_kernel(
-            a3, b3, result, chunk, promote_every is not None,
-            _rounder(acc_fmt, rounding, overflow), _rounder(get_format("float32")), _rounder(out_fmt), key,
-        )  # fmt: skip
+        chosen = _plan("matmul", acc_fmt, options)
+        main = fast_constants(get_format("float32"), None, np.dtype(np.float64))  # promotion: float32, nearest even
+        chosen.kernel(a3, b3, result, chunk, promote_every is not None, main, _flush_below(acc_fmt, options),
+                      *chosen.constants, options.key)  # fmt: skip
+    quantize(result, out_fmt, out=result)  # the result, rounded to nearest even into out_format
     result = result.reshape(batch + (m, n))
     if wide_a.ndim == 1:
         result = result[..., 0, :]
     if wide_b.ndim == 1:
         result = result[..., 0]
-    return _finish(result, _result_dtype([array_a, array_b]))
+    return _finish(result, result_dtype([array_a, array_b]), out)

@@ -21,15 +21,17 @@ about 2**-28 of an ulp of ``fmt``.
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 
 import numpy as np
 
-from .arrays import as_real_array, check_out
-from .codec import quantize
+from .arrays import as_real_array, check_out, exact_float64, result_dtype
+from .codec import round_array
 from .formats import get_format
 from .kernels.arith import ADD, DIV, MUL, SUB, binary_kernel, fma_kernel, sqrt_kernel
-from .rounding import check_overflow, rounding_id
+from .options import flags_target, rounding_options, write_flags
+from .rounding import FLAG_INVALID
 
 __all__ = ["add", "sub", "mul", "div", "fma", "sqrt"]
 
@@ -43,8 +45,22 @@ _SECTIONS = """Parameters
         Any of :data:`lowfloat.ROUNDING_MODES`; default ``"nearest_even"``.
     overflow : {None, "saturate", "inf", "nan"}, optional
         What an infinite result becomes, as in :func:`lowfloat.quantize`.
-    rng : None, int, numpy.random.Generator or numpy.random.SeedSequence
+    ftz : bool, optional
+        Flush subnormal results to zero, as in :func:`lowfloat.quantize`.
+    daz : bool, optional
+        Operands below ``fmt``'s smallest normal count as zeros of their
+        sign (a unit with DAZ working in ``fmt`` sees its own subnormals as zero).
+    rng, sr_bits
         Stochastic rounding only, as in :func:`lowfloat.quantize`.
+    flags : ndarray of uint8, optional
+        Receives each element's IEEE exception flags (broadcast shape): the
+        operation's own -- ``FLAG_INVALID`` for a signalling NaN operand,
+        ``inf - inf``, ``0 * inf``, ``0 / 0``, ``inf / inf``, the square root of
+        a negative number, ``fma(0, inf, z)``; ``FLAG_INFINITE`` for a finite
+        nonzero number divided by zero -- and those of rounding the exact
+        result into ``fmt`` (see :mod:`lowfloat.rounding`).
+    tininess : {"after", "before"}, optional
+        When a result counts as tiny for the underflow flag.
     out : ndarray, optional
         Array of the broadcast shape and the result's dtype to write into.
 
@@ -66,65 +82,67 @@ _SECTIONS = """Parameters
 
     Notes
     -----
-    Zeros and special values follow IEEE 754 (the float64 operation's, as in
-    NumPy): ``-0 + -0 = -0``, ``x - x = +0``, ``x / 0 = +-inf``, ``0 / 0`` and
-    ``sqrt(-1)`` are NaN; then the result is rounded into ``fmt`` by
+    Zeros and special values follow IEEE 754: ``-0 + -0 = -0``; an exact zero
+    sum of operands of opposite signs (``x - x``) is ``+0``, but ``-0`` with
+    ``rounding="toward_negative"`` (section 6.3; ``fma`` too);
+    ``x / 0 = +-inf``, ``0 / 0`` and ``sqrt(-1)`` are NaN; then the result is rounded into ``fmt`` by
     :func:`lowfloat.quantize`, whose overflow rules apply (an infinity in a
     format without one becomes NaN or +-max)."""
 
 
-def _operand(x, name: str) -> np.ndarray:
-    """``x`` as float64 with exactly the same values, or an error naming ``name``."""
-    array = as_real_array(x, name)
-    dtype = array.dtype
-    if dtype.kind in "iu" and dtype.itemsize == 8:
-        if array.size and (int(array.max()) > 2**53 or int(array.min()) < -(2**53)):
-            raise ValueError(f"{name} holds 64-bit integers beyond 2**53, which float64 cannot hold exactly")
-        return array.astype(np.float64)
-    if dtype.kind == "O":  # Python ints of any size, and floats (as_real_array lets them through)
-        if any(isinstance(v, int) and abs(v) > 2**53 for v in array.flat):
-            raise ValueError(f"{name} holds Python integers beyond 2**53, which float64 cannot hold exactly")
-        return array.astype(np.float64)
-    if dtype.kind == "f" and dtype.itemsize > 8:
-        with np.errstate(over="ignore", invalid="ignore"):
-            wide = array.astype(np.float64)
-            exact = (wide.astype(dtype) == array) | np.isnan(array)
-        if not exact.all():
-            raise ValueError(f"{name} holds {dtype} values that float64 cannot hold exactly")
-        return wide
-    with np.errstate(invalid="ignore"):  # signalling NaNs quieten silently
-        return array.astype(np.float64)
+def _signalling_nans(arrays) -> np.ndarray | None:
+    """Where any float operand holds a signalling NaN (quiet bit clear), broadcast; None if none does.
+
+    Widening to float64 quietens them, so they are found in the operands' own type first.
+    """
+    found = None
+    for array in arrays:
+        if array.dtype.kind != "f" or array.dtype.itemsize not in (2, 4, 8) or not array.size:
+            continue
+        info = np.finfo(array.dtype)
+        bits = np.ascontiguousarray(array).view(f"u{array.dtype.itemsize}")
+        quiet = bits.dtype.type(1 << (info.nmant - 1))
+        signalling = np.isnan(array) & ((bits & quiet) == 0)
+        found = signalling if found is None else found | signalling
+    return found
 
 
-def _result_dtype(arrays) -> np.dtype:
-    """float32 if the operands' NumPy result type is a float of at most 4 bytes, else float64."""
-    common = np.result_type(*arrays)
-    return np.dtype(np.float32) if common.kind == "f" and common.itemsize <= 4 else np.dtype(np.float64)
+def _options(fmt, rounding, overflow, ftz, daz, rng, sr_bits, tininess):
+    return rounding_options(get_format(fmt), rounding, overflow, ftz, daz, rng, sr_bits, tininess)
 
 
-def _elementwise(kernel, operands, fmt, rounding, overflow, rng, out):
+def _elementwise(kernel, operands, fmt, options, flags, out):
     """Validate, broadcast, compute RO(exact) in float64, round once into ``fmt``."""
     fmt = get_format(fmt)
-    rounding_id(rounding)
-    check_overflow(fmt, overflow)
     names = [name for name, _ in operands]
     arrays = [as_real_array(value, name) for name, value in operands]
-    wide = [_operand(array, name) for name, array in zip(names, arrays, strict=True)]
+    wide = [exact_float64(array, name) for name, array in zip(names, arrays, strict=True)]
     try:
         shape = np.broadcast_shapes(*(w.shape for w in wide))
     except ValueError:
         shapes = ", ".join(f"{name} {w.shape}" for name, w in zip(names, wide, strict=True))
         raise ValueError(f"operands do not broadcast together: {shapes}") from None
     # Python numbers keep NumPy's weak typing (NEP 50); everything else counts as the array it was read as
-    dtype = _result_dtype([value if isinstance(value, (int, float)) else array
-                           for (_, value), array in zip(operands, arrays, strict=True)])  # fmt: skip
+    dtype = result_dtype([value if isinstance(value, (int, float)) else array
+                          for (_, value), array in zip(operands, arrays, strict=True)])  # fmt: skip
     check_out(out, shape, dtype)
+    flag_array = flags_target(flags, shape)
+    if options.daz:  # a unit working in fmt with DAZ sees fmt's own subnormals as zeros of their sign
+        wide = [np.where(np.abs(w) < fmt.smallest_normal, np.copysign(0.0, w), w) for w in wide]
     # writeable C-contiguous copies: one compiled kernel (Numba types read-only views apart)
     flat = [np.require(np.broadcast_to(w, shape), requirements=["C", "W"]).reshape(-1) for w in wide]
     result = np.empty(shape, np.float64)
+    op_flags = np.zeros(shape if flag_array is not None else 0, np.uint8)
     with np.errstate(all="ignore"):  # IEEE special values are results here (only NUMBA_DISABLE_JIT=1 warns)
-        kernel(*flat, result.reshape(-1))
-    quantize(result, fmt, rounding=rounding, overflow=overflow, rng=rng, out=result)
+        kernel(*flat, result.reshape(-1), op_flags.reshape(-1), options.rounding == "toward_negative")
+    # the float64 result is RO(exact): DAZ was applied to the operands, not to it
+    round_array(result, fmt, dataclasses.replace(options, daz=False), flags=flag_array, out=result)
+    if flag_array is not None:
+        flag_array |= op_flags
+        signalling = _signalling_nans(arrays)
+        if signalling is not None:
+            flag_array[np.broadcast_to(signalling, shape)] |= np.uint8(FLAG_INVALID)
+        write_flags(flags, flag_array)
     if out is not None:
         out[...] = result
         return out
@@ -132,7 +150,8 @@ def _elementwise(kernel, operands, fmt, rounding, overflow, rng, out):
     return result[()] if result.ndim == 0 else result
 
 
-def add(x, y, fmt, *, rounding="nearest_even", overflow=None, rng=None, out=None):
+def add(x, y, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=False, rng=None, sr_bits=None,
+        flags=None, tininess="after", out=None):  # fmt: skip
     """``x + y`` computed exactly and rounded once into ``fmt``.
 
     {sections}
@@ -147,10 +166,12 @@ def add(x, y, fmt, *, rounding="nearest_even", overflow=None, rng=None, out=None
     >>> lf.add([1.0, 448.0], [2**-4, 32.0], "e4m3")  # a tie to even; 480 overflows to NaN
     array([ 1., nan])
     """
-    return _elementwise(partial(binary_kernel, ADD), [("x", x), ("y", y)], fmt, rounding, overflow, rng, out)
+    options = _options(fmt, rounding, overflow, ftz, daz, rng, sr_bits, tininess)
+    return _elementwise(partial(binary_kernel, ADD), [("x", x), ("y", y)], fmt, options, flags, out)
 
 
-def sub(x, y, fmt, *, rounding="nearest_even", overflow=None, rng=None, out=None):
+def sub(x, y, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=False, rng=None, sr_bits=None,
+        flags=None, tininess="after", out=None):  # fmt: skip
     """``x - y`` computed exactly and rounded once into ``fmt``.
 
     {sections}
@@ -163,10 +184,12 @@ def sub(x, y, fmt, *, rounding="nearest_even", overflow=None, rng=None, out=None
     >>> lf.sub(1.0, 2**-30, "bf16")
     np.float64(1.0)
     """
-    return _elementwise(partial(binary_kernel, SUB), [("x", x), ("y", y)], fmt, rounding, overflow, rng, out)
+    options = _options(fmt, rounding, overflow, ftz, daz, rng, sr_bits, tininess)
+    return _elementwise(partial(binary_kernel, SUB), [("x", x), ("y", y)], fmt, options, flags, out)
 
 
-def mul(x, y, fmt, *, rounding="nearest_even", overflow=None, rng=None, out=None):
+def mul(x, y, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=False, rng=None, sr_bits=None,
+        flags=None, tininess="after", out=None):  # fmt: skip
     """``x * y`` computed exactly and rounded once into ``fmt``.
 
     {sections}
@@ -179,10 +202,12 @@ def mul(x, y, fmt, *, rounding="nearest_even", overflow=None, rng=None, out=None
     >>> lf.mul(300.0, 300.0, "fp16"), lf.mul(300.0, 300.0, "fp16", overflow="saturate")
     (np.float64(inf), np.float64(65504.0))
     """
-    return _elementwise(partial(binary_kernel, MUL), [("x", x), ("y", y)], fmt, rounding, overflow, rng, out)
+    options = _options(fmt, rounding, overflow, ftz, daz, rng, sr_bits, tininess)
+    return _elementwise(partial(binary_kernel, MUL), [("x", x), ("y", y)], fmt, options, flags, out)
 
 
-def div(x, y, fmt, *, rounding="nearest_even", overflow=None, rng=None, out=None):
+def div(x, y, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=False, rng=None, sr_bits=None,
+        flags=None, tininess="after", out=None):  # fmt: skip
     """``x / y`` computed exactly and rounded once into ``fmt``.
 
     {sections}
@@ -195,10 +220,12 @@ def div(x, y, fmt, *, rounding="nearest_even", overflow=None, rng=None, out=None
     >>> lf.div([1.0, 0.0], 0.0, "e5m2")
     array([inf, nan])
     """
-    return _elementwise(partial(binary_kernel, DIV), [("x", x), ("y", y)], fmt, rounding, overflow, rng, out)
+    options = _options(fmt, rounding, overflow, ftz, daz, rng, sr_bits, tininess)
+    return _elementwise(partial(binary_kernel, DIV), [("x", x), ("y", y)], fmt, options, flags, out)
 
 
-def fma(x, y, z, fmt, *, rounding="nearest_even", overflow=None, rng=None, out=None):
+def fma(x, y, z, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=False, rng=None, sr_bits=None,
+        flags=None, tininess="after", out=None):  # fmt: skip
     """Fused multiply-add: ``x * y + z`` computed exactly and rounded once into ``fmt``.
 
     {sections}
@@ -216,10 +243,12 @@ def fma(x, y, z, fmt, *, rounding="nearest_even", overflow=None, rng=None, out=N
     >>> lf.sub(lf.mul(x, x, "fp16"), 1 + 2**-9, "fp16")  # two roundings lose it
     np.float64(0.0)
     """
-    return _elementwise(fma_kernel, [("x", x), ("y", y), ("z", z)], fmt, rounding, overflow, rng, out)
+    options = _options(fmt, rounding, overflow, ftz, daz, rng, sr_bits, tininess)
+    return _elementwise(fma_kernel, [("x", x), ("y", y), ("z", z)], fmt, options, flags, out)
 
 
-def sqrt(x, fmt, *, rounding="nearest_even", overflow=None, rng=None, out=None):
+def sqrt(x, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=False, rng=None, sr_bits=None,
+         flags=None, tininess="after", out=None):  # fmt: skip
     """The square root of ``x`` computed exactly and rounded once into ``fmt``.
 
     {sections}
@@ -232,7 +261,8 @@ def sqrt(x, fmt, *, rounding="nearest_even", overflow=None, rng=None, out=None):
     >>> lf.sqrt(2.0, "bf16", rounding="toward_positive")
     np.float64(1.421875)
     """
-    return _elementwise(sqrt_kernel, [("x", x)], fmt, rounding, overflow, rng, out)
+    options = _options(fmt, rounding, overflow, ftz, daz, rng, sr_bits, tininess)
+    return _elementwise(sqrt_kernel, [("x", x)], fmt, options, flags, out)
 
 
 for _op, _operands in ((add, "x, y"), (sub, "x, y"), (mul, "x, y"), (div, "x, y"), (fma, "x, y, z"), (sqrt, "x")):

@@ -15,7 +15,7 @@ import numpy as np
 from .interop import FIRST_USER_DTYPE, extension_values, foreign_values, is_foreign
 from .kernels.widen import widen_to_odd
 
-__all__ = ["as_real_array", "check_out", "kernel_input"]
+__all__ = ["as_real_array", "check_out", "kernel_input", "exact_float64", "result_dtype"]
 
 
 def as_real_array(x, what: str = "x") -> np.ndarray:
@@ -148,3 +148,32 @@ def check_out(out, shape, dtype, source: np.ndarray | None = None) -> np.ndarray
         if not same and np.shares_memory(out, source):
             raise ValueError("out overlaps the input partially; pass out=x itself or a separate array")
     return out
+
+
+def exact_float64(x, name: str = "x") -> np.ndarray:
+    """``x`` as float64 with exactly the same values, or an error naming ``name``."""
+    array = as_real_array(x, name)
+    dtype = array.dtype
+    if dtype.kind in "iu" and dtype.itemsize == 8:
+        if array.size and (int(array.max()) > 2**53 or int(array.min()) < -(2**53)):
+            raise ValueError(f"{name} holds 64-bit integers beyond 2**53, which float64 cannot hold exactly")
+        return array.astype(np.float64)
+    if dtype.kind == "O":  # Python ints of any size, and floats (as_real_array lets them through)
+        if any(isinstance(v, int) and abs(v) > 2**53 for v in array.flat):
+            raise ValueError(f"{name} holds Python integers beyond 2**53, which float64 cannot hold exactly")
+        return array.astype(np.float64)
+    if dtype.kind == "f" and dtype.itemsize > 8:
+        with np.errstate(over="ignore", invalid="ignore"):
+            wide = array.astype(np.float64)
+            exact = (wide.astype(dtype) == array) | np.isnan(array)
+        if not exact.all():
+            raise ValueError(f"{name} holds {dtype} values that float64 cannot hold exactly")
+        return wide
+    with np.errstate(invalid="ignore"):  # signalling NaNs quieten silently
+        return array.astype(np.float64)
+
+
+def result_dtype(arrays) -> np.dtype:
+    """float32 if the operands' NumPy result type is a float of at most 4 bytes, else float64."""
+    common = np.result_type(*arrays)
+    return np.dtype(np.float32) if common.kind == "f" and common.itemsize <= 4 else np.dtype(np.float64)

@@ -39,7 +39,7 @@ from .arrays import as_real_array, kernel_input
 from .codec import encode, quantize
 from .formats import Format, get_format
 from .integer import IntFormat, code_values, element_format, element_max, round_to_codes
-from .kernels.jit import njit
+from .kernels.amax import block_amax_kernel
 from .packing import packed_nbytes
 
 __all__ = ["BlockArray", "block_quantize", "SCALE_FORMATS", "SCALE_ROUNDINGS"]
@@ -292,21 +292,6 @@ def block_amax(blocked: np.ndarray, tiling: Tiling) -> np.ndarray:
     amax = np.max(np.abs(blocked), axis=tiling.block_positions, keepdims=True)  # NaN propagates
     amax[np.isinf(amax)] = np.nan
     return amax
-
-
-@njit(cache=True)
-def block_amax_kernel(rows, out):
-    """out[i] = max_j |rows[i, j]|, or NaN if row i holds NaN or +-inf.  rows: (nblocks, block) float32/float64."""
-    for i in range(rows.shape[0]):
-        amax = abs(rows[i, 0])
-        # m - m is 0 for finite m and NaN for NaN or inf: summing it marks a bad block without a
-        # branch, which keeps the loop vectorisable (a short-circuit test made it 4x slower)
-        bad = amax - amax
-        for j in range(1, rows.shape[1]):
-            magnitude = abs(rows[i, j])
-            bad += magnitude - magnitude
-            amax = max(amax, magnitude)
-        out[i] = amax + bad
 
 
 def round_elements(y: np.ndarray, fmt, bad_blocks: np.ndarray) -> np.ndarray:

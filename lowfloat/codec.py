@@ -8,30 +8,16 @@ input's own precision.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
 from .arrays import as_real_array, check_out, kernel_input
 from .formats import get_format
 from .interop import source_format
-from .kernels.decode import (
-    decode_float32,
-    decode_float64,
-    lookup,
-    shift_float32,
-    small_constants,
-    small_float32,
-    small_float64,
-)
-from .kernels.encode import encode_float32, encode_float64
-from .kernels.layout import DEFAULT_ROUNDING, STOCHASTIC_ROUNDING, bits_type, layout
-from .kernels.nearest import nearest_constants
-from .kernels.quantize import quantize_float32, quantize_float64
-from .kernels.threads import run
-from .rounding import check_overflow, rounding_id
+from .kernels.layout import bits_type
+from .kernels.plan import plan
+from .options import flags_target, rounding_options, write_flags
 
-__all__ = ["encode", "decode", "quantize"]
+__all__ = ["encode", "decode", "quantize", "round_array"]
 
 _SPECIAL_VALUE_NOTES = """
     Special values and overflow (see :mod:`lowfloat.rounding`):
@@ -66,43 +52,6 @@ def _prepare_input(x, fmt, daz=False):
     return array, src
 
 
-def _random_key(rounding, rng, sr_bits) -> np.uint64:
-    """The 64-bit key of stochastic rounding, from ``rng``; 0 (unused) for the other modes."""
-    if rounding != "stochastic":
-        if rng is not None or sr_bits is not None:
-            raise ValueError(f"rng= and sr_bits= apply only to rounding='stochastic', not {rounding!r}")
-        return np.uint64(0)
-    if sr_bits is not None and (isinstance(sr_bits, bool) or not isinstance(sr_bits, (int, np.integer))
-                                or not 1 <= sr_bits <= 64):  # fmt: skip
-        raise ValueError(f"sr_bits must be None or an int from 1 to 64, got {sr_bits!r}")
-    if isinstance(rng, np.random.Generator):
-        return np.uint64(rng.bit_generator.random_raw())  # advances the generator: two calls differ
-    if isinstance(rng, np.random.SeedSequence):
-        return rng.generate_state(1, np.uint64)[0]
-    if rng is None:
-        return np.random.SeedSequence().generate_state(1, np.uint64)[0]
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
-        return np.random.SeedSequence(int(rng)).generate_state(1, np.uint64)[0]
-    raise TypeError(f"rng must be None, a non-negative int seed or a numpy.random.Generator, got {rng!r}")
-
-
-def _check_flags(ftz, daz):
-    for name, flag in (("ftz", ftz), ("daz", daz)):
-        if not isinstance(flag, (bool, np.bool_)):
-            raise TypeError(f"{name} must be True or False, got {flag!r}")
-
-
-def _kernel_setup(fmt, rounding, overflow, dtype, ftz=False, daz=False, sr_bits=None):
-    """Layout, rounding flags, nearest-even constants and whether they apply, for data of ``dtype``."""
-    lay, rnd = layout(fmt, rounding, overflow, bool(ftz), bool(daz), sr_bits)
-    fast = nearest_constants(fmt, overflow, dtype)
-    # which kernel: 1 the nearest-even fast path, 2 the stochastic one, 0 the general one
-    use_fast = 0 if fast is None else 1 if rnd == DEFAULT_ROUNDING else 2 if rnd == STOCHASTIC_ROUNDING else 0
-    if fast is None:  # the kernels still need a tuple of the right type; any valid one
-        fast = nearest_constants(get_format("float16"), None, dtype)
-    return lay, rnd, fast, use_fast
-
-
 def _finish(result, out, array):
     """Copy into a non-contiguous ``out`` if needed; unwrap 0-d results to scalars."""
     if out is not None:
@@ -119,7 +68,8 @@ def _target(out, shape, dtype):
     return np.empty(shape, dtype)
 
 
-def encode(x, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=False, rng=None, sr_bits=None, out=None):
+def encode(x, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=False, rng=None, sr_bits=None,
+           flags=None, tininess="after", out=None):  # fmt: skip
     """Round real numbers once into a format and return their codes.
 
     Parameters
@@ -153,6 +103,15 @@ def encode(x, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=Fal
         Stochastic rounding only: compare this many random bits with the top
         discarded bits, as hardware with a k-bit random number does (the
         up-probability is then truncated to k bits).  None: exact.
+    flags : ndarray of uint8, optional
+        Receives each element's IEEE exception flags, the bitwise OR of
+        :data:`lowfloat.FLAG_INEXACT` (1), ``FLAG_UNDERFLOW`` (2),
+        ``FLAG_OVERFLOW`` (4) and ``FLAG_INVALID`` (16), by the rules of
+        :mod:`lowfloat.rounding` (SoftFloat's for IEEE formats).  Same shape
+        as ``x``.  Calls without it run a kernel that computes no flags.
+    tininess : {"after", "before"}, optional
+        When a result counts as tiny for the underflow flag: after rounding
+        (x86, the default) or before (ARM).
     out : ndarray, optional
         Array of shape ``x.shape`` and dtype ``fmt.code_dtype`` to write into.
 
@@ -182,23 +141,30 @@ def encode(x, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=Fal
     np.uint8(126)
     >>> hex(lf.encode(np.float64(1 + 2**-4 + 2**-30), "e4m3"))  # one rounding: 1.125
     '0x39'
+    >>> flags = np.empty(3, np.uint8)
+    >>> lf.encode([1.0, 0.1, 1e6], "fp16", flags=flags), flags   # exact, INEXACT, OVERFLOW | INEXACT
+    (array([15360, 11878, 31744], dtype=uint16), array([0, 1, 5], dtype=uint8))
     """
     fmt = get_format(fmt)
-    return _round(x, fmt, out, "encode", rounding, overflow, ftz, daz, rng, sr_bits)
+    options = rounding_options(fmt, rounding, overflow, ftz, daz, rng, sr_bits, tininess)
+    return round_array(x, fmt, options, kind="encode", flags=flags, out=out)
 
 
-def _round(x, fmt, out, kind, rounding, overflow, ftz, daz, rng, sr_bits):
-    """encode (``kind="encode"``) or quantize: validate everything, then run one kernel."""
-    _check_flags(ftz, daz)
-    rounding_id(rounding)  # validate the options before any work
-    check_overflow(fmt, overflow)
-    key = _random_key(rounding, rng, sr_bits)
-    array, src = _prepare_input(x, fmt, daz)
+def round_array(x, fmt, options, *, kind="quantize", flags=None, out=None):
+    """encode (``kind="encode"``) or quantize ``x`` with validated :class:`~lowfloat.options.RoundingOptions`.
+
+    The one kernel launch behind :func:`encode` and :func:`quantize`, and
+    behind the modules that round their own intermediate results
+    (:mod:`lowfloat.arith`), which validate the options once themselves.
+    """
+    array, src = _prepare_input(x, fmt, options.daz)
     uint = bits_type(src.dtype)
     # the kernel's DAZ flushes subnormals of the type it reads; inputs of a wider type
     # (long double) were flushed by _prepare_input and must not lose more
-    kernel_daz = daz and array.dtype.itemsize <= src.dtype.itemsize
-    lay, rnd, fast, use_fast = _kernel_setup(fmt, rounding, overflow, src.dtype, ftz, kernel_daz, sr_bits)
+    kernel_daz = options.daz and array.dtype.itemsize <= src.dtype.itemsize
+    flag_array = flags_target(flags, array.shape)
+    chosen = plan(kind, fmt, src.dtype, options.rounding, options.overflow, options.ftz, kernel_daz, options.sr_bits,
+                  flag_array is not None, options.tininess)  # fmt: skip
     if kind == "encode":
         if not fmt.has_nan and src.size and np.isnan(src).any():
             raise ValueError(
@@ -206,7 +172,6 @@ def _round(x, fmt, out, kind, rounding, overflow, ftz, daz, rng, sr_bits):
             )
         check_out(out, array.shape, fmt.code_dtype, src)
         result = _target(out, array.shape, fmt.code_dtype)
-        kernel = encode_float32 if src.dtype == np.float32 else encode_float64
         dst = result.reshape(-1)
     else:
         single = array.dtype.kind == "f" and array.dtype.itemsize == 4  # float32 of either byte order
@@ -214,10 +179,10 @@ def _round(x, fmt, out, kind, rounding, overflow, ftz, daz, rng, sr_bits):
         check_out(out, array.shape, out_dtype, src)
         same = src.dtype == out_dtype
         result = _target(out, array.shape, src.dtype) if same else np.empty(src.shape, src.dtype)
-        kernel = quantize_float32 if src.dtype == np.float32 else quantize_float64
         dst = result.reshape(-1).view(uint)
-    args = (src.reshape(-1).view(uint), dst, lay, rnd, key, fast, use_fast)
-    run(kernel, src.size, *args)
+    arrays = (src.reshape(-1).view(uint), dst) + (() if flag_array is None else (flag_array.reshape(-1),))
+    chosen.run(arrays, src.size, options.key)
+    write_flags(flags, flag_array)
     if kind != "encode" and result.dtype != out_dtype:
         with np.errstate(invalid="ignore"):  # exact: float32 -> float64, or back from E8M0's float64
             result = result.astype(out_dtype)
@@ -265,32 +230,8 @@ def decode(codes, fmt, *, dtype=np.float32, out=None):
     src = np.ascontiguousarray(array, dtype=fmt.code_dtype)
     check_out(out, array.shape, dtype, src)
     result = _target(out, array.shape, dtype)
-    uint = bits_type(dtype)
-    small = small_constants(fmt, dtype)
-    if dtype == np.float32 and fmt.specials == "ieee" and (fmt.exp_bits, fmt.bias) == (8, 127):
-        run(shift_float32, src.size, src.reshape(-1), result.reshape(-1).view(uint), 23 - fmt.man_bits)
-    elif small is not None:
-        kernel = small_float32 if dtype == np.float32 else small_float64
-        run(kernel, src.size, src.reshape(-1), result.reshape(-1).view(uint), small)
-    elif fmt.bits <= 16:
-        run(lookup, src.size, src.reshape(-1), result.reshape(-1).view(uint), _value_table(fmt, dtype))
-    else:
-        lay, rnd = layout(fmt)
-        kernel = decode_float32 if dtype == np.float32 else decode_float64
-        run(kernel, src.size, src.reshape(-1), result.reshape(-1).view(uint), lay, rnd[0])
+    plan("decode", fmt, dtype).run((src.reshape(-1), result.reshape(-1).view(bits_type(dtype))), src.size)
     return _finish(result, out, array)
-
-
-@lru_cache(maxsize=64)
-def _value_table(fmt, dtype) -> np.ndarray:
-    """Bits of the value of every code of a format of up to 16 bits, as ``dtype``'s unsigned type."""
-    uint = bits_type(dtype)
-    codes = np.arange(1 << fmt.bits, dtype=fmt.code_dtype)
-    table = np.empty(codes.size, uint)
-    lay, rnd = layout(fmt)
-    run(decode_float32 if dtype == np.float32 else decode_float64, codes.size, codes, table, lay, rnd[0])
-    table.flags.writeable = False
-    return table
 
 
 def _as_codes(codes, fmt) -> np.ndarray:
@@ -313,7 +254,8 @@ def _as_codes(codes, fmt) -> np.ndarray:
     return array
 
 
-def quantize(x, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=False, rng=None, sr_bits=None, out=None):
+def quantize(x, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=False, rng=None, sr_bits=None,
+             flags=None, tininess="after", out=None):  # fmt: skip
     """Round real numbers once onto a format's grid, keeping a float dtype.
 
     ``quantize(x, fmt)`` equals ``decode(encode(x, fmt), fmt)`` in ``x``'s
@@ -325,7 +267,7 @@ def quantize(x, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=F
     x : array_like of real numbers
         As for :func:`encode`.
     fmt : Format or str
-    rounding, overflow, ftz, daz, rng, sr_bits
+    rounding, overflow, ftz, daz, rng, sr_bits, flags, tininess
         As for :func:`encode`.
     out : ndarray, optional
         Array of the result's shape and dtype; may be ``x`` itself (in place).
@@ -354,7 +296,8 @@ def quantize(x, fmt, *, rounding="nearest_even", overflow=None, ftz=False, daz=F
     np.float64(1.125)
     """
     fmt = get_format(fmt)
-    return _round(x, fmt, out, "quantize", rounding, overflow, ftz, daz, rng, sr_bits)
+    options = rounding_options(fmt, rounding, overflow, ftz, daz, rng, sr_bits, tininess)
+    return round_array(x, fmt, options, kind="quantize", flags=flags, out=out)
 
 
 encode.__doc__ = encode.__doc__.replace("{notes}", _SPECIAL_VALUE_NOTES.strip() + "\n")

@@ -20,7 +20,7 @@ import numpy as np
 from . import reference
 from .codetable import classify, field_names, fields_text, split_fields
 from .formats import Format, get_format
-from .rounding import check_overflow
+from .rounding import check_overflow, rounding_rule
 
 __all__ = ["explain", "Explanation", "DECISIONS"]
 
@@ -363,15 +363,16 @@ def _decision(x, value, kind: str, fmt: Format, rounding: str, tie: bool) -> str
         return "exact"
     negative = x < 0
     # the rounded magnitude on the grid without an upper end, as the reference rounds
-    rounded = reference._round_magnitude(abs(x), negative, fmt, rounding)
+    rule = rounding_rule(rounding, fmt)
+    rounded = reference._round_magnitude(abs(x), negative, fmt, rule)
     if rounded > fmt.max_exact:
         return f"overflow to {result_name}"
     if rounded == abs(x):
         return "exact"
     if rounded == 0:
         return "underflow to zero" if fmt.has_zero else "underflow to smallest"
-    if tie and rounding in ("nearest_even", "nearest_away"):
-        return "tie away from zero" if rounding == "nearest_away" or not fmt.signed else "tie to even"
+    if tie and rule.nearest:
+        return "tie away from zero" if rule.ties == "away" else "tie to even"
     return "rounded up" if value > x else "rounded down"
 
 

@@ -63,8 +63,8 @@ def expected(op: str, args, fmt, rounding: str) -> float:
     args = [float(a) for a in args]
     if not all(math.isfinite(a) for a in args) or (op == "div" and args[1] == 0) or (op == "sqrt" and args[0] < 0):
         return reference.quantize(_ieee(op, args), fmt, rounding=rounding)
-    if op in ("fma",) and (args[0] == 0 or args[1] == 0):
-        return reference.quantize(_ieee(op, args), fmt, rounding=rounding)  # x * y = +-0: z + +-0, IEEE signs
+    if op in ("fma",) and (args[0] == 0 or args[1] == 0) and args[2] != 0:
+        return reference.quantize(args[2], fmt, rounding=rounding)  # x * y = +-0: z
     f = [Fraction(a) for a in args]
     exact = {
         "add": lambda: f[0] + f[1],
@@ -74,9 +74,14 @@ def expected(op: str, args, fmt, rounding: str) -> float:
         "fma": lambda: f[0] * f[1] + f[2],
         "sqrt": lambda: _exact_sqrt(f[0]),
     }[op]()
-    if exact == 0:  # an exact zero: the sign IEEE 754's round-to-nearest gives it (+0 for x - x)
-        zero = 0.0 if op == "fma" else _ieee(op, args)
-        return reference.quantize(zero, fmt, rounding=rounding)
+    if exact == 0 and op in ("add", "sub", "fma"):
+        # IEEE 754 6.3: addends of one sign keep it; opposite signs give +0, or -0 rounding toward negative
+        first = math.copysign(1, args[0]) * (math.copysign(1, args[1]) if op == "fma" else 1)
+        second = math.copysign(1, args[-1]) * (-1 if op == "sub" else 1)
+        negative = first < 0 if first == second else rounding == "toward_negative"
+        return reference.quantize(-0.0 if negative else 0.0, fmt, rounding=rounding)
+    if exact == 0:  # a product or quotient: the sign of IEEE 754's result
+        return reference.quantize(_ieee(op, args), fmt, rounding=rounding)
     return reference.quantize(exact, fmt, rounding=rounding)
 
 

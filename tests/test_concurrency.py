@@ -25,8 +25,8 @@ import pytest
 from conftest import assert_same_values
 
 import lowfloat as lf
-from lowfloat.codec import _value_table
 from lowfloat.kernels import threads
+from lowfloat.kernels.plan import plan
 
 # ------------------------------------------------------------------ threads
 #: (operation, dtype, size, format, options) run by one thread each; three arrays are above
@@ -64,7 +64,7 @@ def test_threads_started_together_give_the_bits_of_serial_calls(monkeypatch):
     with monkeypatch.context() as serial:
         serial.setattr(threads, "PARALLEL_MIN_SIZE", 1 << 62)  # every array in one piece on this thread
         expected = [run_task(task, x) for task, x in zip(THREAD_TASKS, inputs, strict=True)]
-    _value_table.cache_clear()  # the threads build decode's tables of every code's value again, at once
+    plan.cache_clear()  # the threads build decode's tables of every code's value again, at once
     monkeypatch.setattr(threads, "thread_count", lambda: 3)  # split large arrays on any machine, unevenly
     barrier = threading.Barrier(len(THREAD_TASKS))
 

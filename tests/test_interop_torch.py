@@ -8,6 +8,7 @@ lowfloat.torch agrees with an exhaustive check; autograd sees in-place writes.
 
 from __future__ import annotations
 
+import inspect
 import tracemalloc
 
 import ml_dtypes
@@ -286,22 +287,45 @@ def test_torch_quantize_into_a_non_contiguous_out_fills_exactly_that_view():
     assert int((base != 0).sum()) == int((out != 0).sum())
 
 
-@pytest.mark.parametrize(
-    "options",
-    [
-        {"rounding": "toward_negative"},
-        {"overflow": "saturate"},
-        {"ftz": True},
-        {"daz": True},
-        {"rounding": "stochastic", "rng": 7},
-        {"rounding": "stochastic", "rng": 7, "sr_bits": 3},
-    ],
-)
+OPTION_CASES = [
+    {"rounding": "toward_negative"},
+    {"overflow": "saturate"},
+    {"ftz": True},
+    {"daz": True},
+    {"rounding": "stochastic", "rng": 7},
+    {"rounding": "stochastic", "rng": 7, "sr_bits": 3},
+    {"tininess": "before", "flags": "fresh"},
+]
+
+
+def test_the_option_cases_cover_every_keyword_option_of_the_numpy_functions():
+    for function in (lf.quantize, lf.encode):
+        keywords = {p.name for p in inspect.signature(function).parameters.values() if p.kind == p.KEYWORD_ONLY}
+        assert keywords - {"out"} == set().union(*OPTION_CASES), function.__name__
+
+
+@pytest.mark.parametrize("options", OPTION_CASES)
 def test_every_keyword_option_passes_through_to_the_numpy_functions(options):
     x = torch.tensor([2.0**-12, -(2.0**-8) * 3, 0.3, 500.0, -1e-30, 17.0] * 20)
-    expected = lf.quantize(x.numpy(), "e4m3", **options)
-    assert same_values(lft.quantize(x, "e4m3", **options), expected)
-    assert np.array_equal(lft.encode(x, "e4m3", **options).numpy(), lf.encode(x.numpy(), "e4m3", **options))
+
+    def fresh(flags_kind):  # a new flags array per call, of the kind each side takes
+        return {**options, "flags": flags_kind(x.shape)} if "flags" in options else options
+
+    def numpy_flags(shape):
+        return np.zeros(shape, np.uint8)
+
+    def torch_flags(shape):
+        return torch.zeros(shape, dtype=torch.uint8)
+
+    ours, theirs = fresh(torch_flags), fresh(numpy_flags)
+    assert same_values(lft.quantize(x, "e4m3", **ours), lf.quantize(x.numpy(), "e4m3", **theirs))
+    if "flags" in options:
+        assert ours["flags"]._version == 1 and np.array_equal(ours["flags"].numpy(), theirs["flags"])
+        assert ours["flags"].numpy().any()
+    ours, theirs = fresh(numpy_flags), fresh(numpy_flags)
+    assert np.array_equal(lft.encode(x, "e4m3", **ours).numpy(), lf.encode(x.numpy(), "e4m3", **theirs))
+    if "flags" in options:
+        assert np.array_equal(ours["flags"], theirs["flags"])
     with pytest.raises(TypeError, match=r"unexpected keyword argument 'bogus'"):
         lft.quantize(x, "e4m3", bogus=1)
 

@@ -29,9 +29,8 @@ from hypothesis import strategies as st
 
 import lowfloat as lf
 from lowfloat import reference
-from lowfloat.codec import _kernel_setup
 from lowfloat.formats import SPECIALS
-from lowfloat.kernels.quantize import quantize_float32, quantize_float64
+from lowfloat.kernels.plan import plan
 
 # ------------------------------------------------------------------ generic formats, fuzzed
 #: How many distinct formats the seeded loop checks.
@@ -381,39 +380,39 @@ def test_quantize_in_place_of_more_than_2_pow_31_float32_rounds_every_element():
     assert_same_values(x[n - pattern.size : n - 64], rounded[:-64])
 
 
-def _one_element_at(index, value, kernel, dtype, setup, use_fast):
-    """``kernel``'s result for ``value`` as element ``index`` of a (virtual) array longer than ``index``.
+def _one_element_at(index, value, chosen):
+    """The plan's result for ``value`` as element ``index`` of a (virtual) array longer than ``index``.
 
     Zero-stride views make an array of ``index + 1`` elements out of one input and one output
     element, so the kernel runs its real loop from ``start = index`` without gigabytes of memory.
     """
-    uint = np.uint32 if dtype == np.float32 else np.uint64
-    source = np.array([value], dtype).view(uint)
+    uint = np.uint32 if chosen.dtype == np.float32 else np.uint64
+    source = np.array([value], chosen.dtype).view(uint)
     target = np.zeros(1, uint)
     bits = np.lib.stride_tricks.as_strided(source, shape=(index + 1,), strides=(0,))
     out = np.lib.stride_tricks.as_strided(target, shape=(index + 1,), strides=(0,))
-    lay, rnd, fast, _ = setup
-    kernel(bits, out, index, index + 1, lay, rnd, np.uint64(0x9E3779B97F4A7C15), fast, use_fast)
-    return target.view(dtype)[0]
+    chosen.kernel(bits, out, index, index + 1, *chosen.constants, np.uint64(0x9E3779B97F4A7C15))
+    return target.view(chosen.dtype)[0]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_stochastic_rounding_beyond_index_2_pow_32_draws_fresh_bits_on_both_paths(dtype):
-    kernel = quantize_float32 if dtype == np.float32 else quantize_float64
-    setup = _kernel_setup(lf.get_format("e4m3"), "stochastic", None, dtype)
-    assert setup[3] == 2  # e4m3 has the stochastic fast path: compare it with the general kernel (0)
+    fmt = lf.get_format("e4m3")
+    fast_plan = plan("quantize", fmt, dtype, "stochastic")
+    general_plan = plan("quantize", fmt, dtype, "stochastic", path="general")
+    assert fast_plan.path == "stochastic"  # e4m3 has the stochastic fast path: compare it with the general kernel
     value = dtype(1.3125)  # halfway between 1.25 and 1.375: up or down with probability 1/2
     offsets = range(-40, 40)
     results = {}
     for base in (1 << 31, 1 << 32):
         for offset in offsets:
-            fast = _one_element_at(base + offset, value, kernel, dtype, setup, 2)
-            general = _one_element_at(base + offset, value, kernel, dtype, setup, 0)
+            fast = _one_element_at(base + offset, value, fast_plan)
+            general = _one_element_at(base + offset, value, general_plan)
             assert fast == general, (base, offset)
             assert fast in (1.25, 1.375)
             results[base + offset] = fast
-    low = [_one_element_at(i, value, kernel, dtype, setup, 0) for i in range(80)]
+    low = [_one_element_at(i, value, general_plan) for i in range(80)]
     # element i + 2**32 must not reuse element i's bits (a truncated 32-bit index would): 80 coin
     # flips agree by chance with probability 2**-80
     beyond = [results[(1 << 32) + offset] for offset in range(0, 40)]
@@ -426,21 +425,25 @@ def test_stochastic_rounding_beyond_index_2_pow_32_draws_fresh_bits_on_both_path
 @pytest.mark.parametrize("kind", ["encode", "quantize"])
 def test_stochastic_fast_path_run_across_a_2_pow_32_boundary_equals_the_general_kernel(kind, dtype, first):
     # float32 lanes count the index's low half in 32 bits and split the loop where it wraps:
-    # one call whose elements straddle the wrap must draw every element's own bits
-    from lowfloat.kernels.encode import _encode
-    from lowfloat.kernels.quantize import _quantize
+    # one call whose elements straddle the wrap must draw every element's own bits.  The loops
+    # themselves are called, with the index of their first element, so no array of 2**32 is needed.
+    from lowfloat.kernels import encode, quantize
+    from lowfloat.kernels.stochastic import encode_run, quantize_run, stochastic_runs
 
     fmt = lf.get_format("e4m3")
     uint, sint = (np.uint32, np.int32) if dtype == np.float32 else (np.uint64, np.int64)
     values = np.random.default_rng(3).uniform(-400, 400, 80).astype(dtype)
-    lay, rnd, fast, use_fast = _kernel_setup(fmt, "stochastic", None, dtype)
-    assert use_fast == 2
-    kernel, out_dtype = (_encode, fmt.code_dtype) if kind == "encode" else (_quantize, uint)
+    fast_plan = plan(kind, fmt, dtype, "stochastic")
+    general_plan = plan(kind, fmt, dtype, "stochastic", path="general")
+    assert fast_plan.path == "stochastic"
+    out_dtype = fmt.code_dtype if kind == "encode" else uint
     key = np.uint64(0x0123456789ABCDEF)
-    results = []
-    for path in (2, 0):
-        out = np.zeros(values.size, out_dtype)
-        kernel(values.view(uint), out, first, uint, sint, dtype, lay, rnd, key, fast, path)
-        results.append(out)
-    np.testing.assert_array_equal(results[0], results[1])
-    assert len(set(results[0].tolist())) > 20  # the elements really were rounded, not left at zero
+    fast_out, general_out = np.zeros(values.size, out_dtype), np.zeros(values.size, out_dtype)
+    run = encode_run if kind == "encode" else quantize_run
+    stochastic_runs(run, values.view(uint), fast_out, first, key, uint, sint, dtype, *fast_plan.constants)
+    if kind == "encode":
+        encode._general(values.view(uint), general_out, first, uint, sint, *general_plan.constants, key)
+    else:
+        quantize._general(values.view(uint), general_out, first, uint, sint, dtype, *general_plan.constants, key)
+    np.testing.assert_array_equal(fast_out, general_out)
+    assert len(set(fast_out.tolist())) > 20  # the elements really were rounded, not left at zero

@@ -109,15 +109,31 @@ def to_odd(h, r):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def add_to_odd(x, y):
-    """``RO(x + y)``: TwoSum, then the error's sign picks the odd neighbour."""
+def exact_zero(result, a_negative, b_negative, negative_zero):
+    """``result`` of a sum of addends with these signs, with IEEE 754 6.3's sign where it is an exact zero.
+
+    A zero sum of addends of opposite signs is +0 -- what round-to-nearest
+    float64 arithmetic gives -- except when rounding toward negative
+    (``negative_zero``), where it is -0; addends of one sign keep it.
+    """
+    return -0.0 if (result == 0.0) & negative_zero & (a_negative != b_negative) else result
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def add_to_odd(x, y, negative_zero):
+    """``RO(x + y)``: TwoSum, then the error's sign picks the odd neighbour.
+
+    ``negative_zero``: the sum is rounded toward negative, where an exact zero
+    sum of opposite signs is -0 (:func:`exact_zero`).
+    """
     s = x + y
     # 1) TwoSum (Knuth): e = x + y - s exactly, when s is finite
     virtual_y = s - x
     e = (x - (s - virtual_y)) + (y - virtual_y)
     # 2) a finite sum beyond float64 rounded to inf: keep it finite and beyond every format
     overflowed = math.isinf(s) & math.isfinite(x) & math.isfinite(y)
-    return math.copysign(_DBL_MAX, s) if overflowed else to_odd(s, e)
+    result = math.copysign(_DBL_MAX, s) if overflowed else to_odd(s, e)
+    return exact_zero(result, math.copysign(1.0, x) < 0.0, math.copysign(1.0, y) < 0.0, negative_zero)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -173,8 +189,14 @@ def sqrt_to_odd(x):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def fma_to_odd(x, y, z):
-    """``RO(x * y + z)``: the product exactly, plus z, rounded to odd once."""
+def fma_to_odd(x, y, z, negative_zero):
+    """``RO(x * y + z)``: the product exactly, plus z, rounded to odd once (exact zeros as :func:`exact_zero`)."""
+    product_negative = (math.copysign(1.0, x) < 0.0) != (math.copysign(1.0, y) < 0.0)
+    return exact_zero(_fma_to_odd(x, y, z), product_negative, math.copysign(1.0, z) < 0.0, negative_zero)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _fma_to_odd(x, y, z):
     if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z)) or x == 0.0 or y == 0.0:
         return fma(x, y, z)  # exact, or IEEE 754's special values
     # 1) scale: x * y = (mx * my) * 2**k with mx * my in [1/4, 1); z by the same power
@@ -205,29 +227,76 @@ def fma_to_odd(x, y, z):
     return _scale(to_odd(h, c + b), k)
 
 
+# The operations' own exception flags (IEEE 754 7.2 and 7.3), SoftFloat's bit values; the
+# flags of rounding the result are the cast's (lowfloat.kernels.scalar).
+_INFINITE = np.uint8(8)
+_INVALID = np.uint8(16)
+_NONE = np.uint8(0)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _zero_times_infinity(x, y):
+    return ((x == 0.0) & math.isinf(y)) | (math.isinf(x) & (y == 0.0))
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def binary_flags(op, x, y):
+    """INVALID for inf - inf, 0 * inf, 0 / 0, inf / inf; INFINITE for finite nonzero / 0 (signalling NaNs aside)."""
+    y_added = -y if op == SUB else y
+    if op == ADD or op == SUB:
+        return _INVALID if math.isinf(x) & math.isinf(y_added) & (x != y_added) else _NONE
+    if op == MUL:
+        return _INVALID if _zero_times_infinity(x, y) else _NONE
+    invalid = ((x == 0.0) & (y == 0.0)) | (math.isinf(x) & math.isinf(y))
+    infinite = math.isfinite(x) & (x != 0.0) & (y == 0.0)
+    return _INVALID if invalid else _INFINITE if infinite else _NONE
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def fma_flags(x, y, z):
+    """INVALID for 0 * inf (whatever z is, as SoftFloat) and for an infinite product plus the opposite infinity."""
+    product_infinite = (math.isinf(x) & (y != 0.0) & ~math.isnan(y)) | (math.isinf(y) & (x != 0.0) & ~math.isnan(x))
+    product_negative = (math.copysign(1.0, x) < 0.0) != (math.copysign(1.0, y) < 0.0)
+    cancels = product_infinite & math.isinf(z) & (product_negative != (z < 0.0))
+    return _INVALID if _zero_times_infinity(x, y) | cancels else _NONE
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def binary_kernel(op, x, y, out):
-    """``out[i] = RO(x[i] op y[i])`` for 1-D float64 arrays; ``op`` is ADD, SUB, MUL or DIV."""
+def binary_kernel(op, x, y, out, flags, negative_zero):
+    """``out[i] = RO(x[i] op y[i])`` for 1-D float64 arrays; ``op`` is ADD, SUB, MUL or DIV.
+
+    ``flags`` receives the operation's own flags when it is not empty;
+    ``negative_zero``: rounding toward negative (exact zero sums are -0).
+    """
+    with_flags = flags.size > 0
     for i in range(out.size):
         if op == ADD:
-            out[i] = add_to_odd(x[i], y[i])
+            out[i] = add_to_odd(x[i], y[i], negative_zero)
         elif op == SUB:
-            out[i] = add_to_odd(x[i], -y[i])
+            out[i] = add_to_odd(x[i], -y[i], negative_zero)
         elif op == MUL:
             out[i] = mul_to_odd(x[i], y[i])
         else:
             out[i] = div_to_odd(x[i], y[i])
+        if with_flags:
+            flags[i] = binary_flags(op, x[i], y[i])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def fma_kernel(x, y, z, out):
-    """``out[i] = RO(x[i] * y[i] + z[i])`` for 1-D float64 arrays."""
+def fma_kernel(x, y, z, out, flags, negative_zero):
+    """``out[i] = RO(x[i] * y[i] + z[i])`` for 1-D float64 arrays (flags as :func:`binary_kernel`)."""
+    with_flags = flags.size > 0
     for i in range(out.size):
-        out[i] = fma_to_odd(x[i], y[i], z[i])
+        out[i] = fma_to_odd(x[i], y[i], z[i], negative_zero)
+        if with_flags:
+            flags[i] = fma_flags(x[i], y[i], z[i])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def sqrt_kernel(x, out):
-    """``out[i] = RO(sqrt(x[i]))`` for 1-D float64 arrays."""
+def sqrt_kernel(x, out, flags, negative_zero):
+    """``out[i] = RO(sqrt(x[i]))`` for 1-D float64 arrays; INVALID for x < 0 (``negative_zero`` is unused)."""
+    with_flags = flags.size > 0
     for i in range(out.size):
         out[i] = sqrt_to_odd(x[i])
+        if with_flags:
+            flags[i] = _INVALID if x[i] < 0.0 else _NONE

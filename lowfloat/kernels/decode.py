@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -14,19 +15,19 @@ from .scalar import decode_bits
 
 
 @njit(cache=True, nogil=True)
-def decode_float32(codes, out, start, stop, lay, unsigned):
+def decode_float32(codes, out, start, stop, lay):
     """``out[i] = bits of the float32 value of codes[i]`` for ``start <= i < stop``."""
     c, o = codes[start:stop], out[start:stop]
     for j in range(c.size):
-        o[j] = decode_bits(c[j], np.uint32, np.float32, lay, unsigned)
+        o[j] = decode_bits(c[j], np.uint32, np.float32, lay)
 
 
 @njit(cache=True, nogil=True)
-def decode_float64(codes, out, start, stop, lay, unsigned):
+def decode_float64(codes, out, start, stop, lay):
     """``out[i] = bits of the float64 value of codes[i]`` for ``start <= i < stop``."""
     c, o = codes[start:stop], out[start:stop]
     for j in range(c.size):
-        o[j] = decode_bits(c[j], np.uint64, np.float64, lay, unsigned)
+        o[j] = decode_bits(c[j], np.uint64, np.float64, lay)
 
 
 @njit(cache=True, nogil=True)
@@ -67,8 +68,25 @@ def shift_float32(codes, out, start, stop, shift):
         o[j] = np.uint32(np.uint32(bits & _SIGN32) | _QUIET_NAN32) if nan else bits
 
 
+class SmallConstants(NamedTuple):
+    """Constants of :func:`small_float32` / :func:`small_float64` (``U`` fields of the output's unsigned type)."""
+
+    sign_code: object  # U  the code's sign bit
+    mag_mask: object  # U  the magnitude's bits
+    sign_shift: object  # U  moves the code's sign bit to the float's
+    man_shift: object  # U  widens the mantissa field
+    rebias: object  # U  re-biases the exponent field
+    first_normal: object  # U  the first normal magnitude
+    inf_mag: object  # U  the magnitude of inf (above every code where there is none)
+    nan_above: object  # U  magnitudes above it are NaN
+    fnuz_nan: object  # U  fnuz's NaN code (above every code otherwise)
+    out_inf: object  # U  the output's +inf
+    out_nan: object  # U  the output's canonical quiet NaN
+    scale: object  # F  2**sub_exp: a subnormal code c has value c * scale
+
+
 @cache
-def small_constants(fmt: Format, dtype) -> tuple | None:
+def small_constants(fmt: Format, dtype) -> SmallConstants | None:
     """Constants of :func:`small_float32` / :func:`small_float64` for ``fmt``, or None if they do not apply.
 
     They apply to signed formats of up to 16 bits whose smallest subnormal is
@@ -80,42 +98,41 @@ def small_constants(fmt: Format, dtype) -> tuple | None:
     if not fmt.signed or fmt.bits > 16 or fmt.emin - fmt.man_bits < info.minexp:
         return None
     uint = np.uint32 if float_type is np.float32 else np.uint64
-    lay, _ = layout(fmt)
-    m, bias, max_mag, inf_mag, sign_code = (int(v) for v in lay[:5])
+    lay = layout(fmt)
+    m, bias, max_mag, inf_mag, sign_code = (int(v) for v in (lay.man_bits, lay.bias, lay.max_mag, lay.inf_mag,
+                                                             lay.sign_code))  # fmt: skip
     out_inf = ((1 << info.nexp) - 1) << info.nmant
     never = (1 << (8 * np.dtype(uint).itemsize)) - 1  # above every code: a comparison that never holds
-    integers = (
-        sign_code,
-        sign_code - 1,  # the magnitude's bits
-        8 * np.dtype(uint).itemsize - fmt.bits,  # moves the code's sign bit to the float's
-        info.nmant - m,  # widens the mantissa field
-        (info.maxexp - 1 - bias) << info.nmant,  # re-biases the exponent field
-        1 << m,  # the first normal magnitude
-        inf_mag if fmt.has_inf else never,
-        inf_mag if fmt.has_inf else max_mag,  # magnitudes above it are NaN
-        sign_code if fmt.specials == "fnuz" else never,  # fnuz's NaN code
-        out_inf,
-        out_inf | (1 << (info.nmant - 1)),  # the canonical quiet NaN
+    return SmallConstants(
+        sign_code=uint(sign_code),
+        mag_mask=uint(sign_code - 1),
+        sign_shift=uint(8 * np.dtype(uint).itemsize - fmt.bits),
+        man_shift=uint(info.nmant - m),
+        rebias=uint((info.maxexp - 1 - bias) << info.nmant),
+        first_normal=uint(1 << m),
+        inf_mag=uint(inf_mag if fmt.has_inf else never),
+        nan_above=uint(inf_mag if fmt.has_inf else max_mag),
+        fnuz_nan=uint(sign_code if fmt.specials == "fnuz" else never),
+        out_inf=uint(out_inf),
+        out_nan=uint(out_inf | (1 << (info.nmant - 1))),
+        scale=float_type(2.0 ** (fmt.emin - fmt.man_bits)),
     )
-    return tuple(uint(v) for v in integers) + (float_type(2.0 ** (fmt.emin - fmt.man_bits)),)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _small(code, U, I, F, k):
     """Bits of the value of a code of a small signed format (see :func:`small_constants`)."""
-    sign_code, mag_mask, sign_shift, man_shift, rebias, first_normal, inf_mag, nan_above, fnuz_nan = k[:9]
-    out_inf, out_nan, scale = k[9:]
     lane = U(width_constants(U)[0])
     c = U(code)
-    sign = U(U(c & sign_code) << U(sign_shift & lane))
-    mag = U(c & mag_mask)
+    sign = U(U(c & k.sign_code) << U(k.sign_shift & lane))
+    mag = U(c & k.mag_mask)
     # normal codes: widen the mantissa and re-bias the exponent, one shift and one addition;
     # subnormal codes: mag * 2**sub_exp, an exact product that is a normal float
-    normal = U(U(mag << U(man_shift & lane)) + rebias)
-    subnormal = bitcast(F(I(mag)) * scale, U)
-    value = subnormal if I(mag) < I(first_normal) else normal
-    value = out_inf if mag == inf_mag else value
-    value = out_nan if (I(mag) > I(nan_above)) | (c == fnuz_nan) else value
+    normal = U(U(mag << U(k.man_shift & lane)) + k.rebias)
+    subnormal = bitcast(F(I(mag)) * k.scale, U)
+    value = subnormal if I(mag) < I(k.first_normal) else normal
+    value = k.out_inf if mag == k.inf_mag else value
+    value = k.out_nan if (I(mag) > I(k.nan_above)) | (c == k.fnuz_nan) else value
     return U(sign | value)
 
 

@@ -1,38 +1,30 @@
-"""The small tuples that carry a format and an input width across the kernel boundary.
+"""The named tuples that carry a format and a rounding across the kernel boundary.
 
 Kernels receive plain integers, never a :class:`~lowfloat.Format`: one compiled
-kernel then serves every format, and the tuple is the whole contract.
+kernel then serves every format, and the tuple is the whole contract.  Each
+tuple is a :class:`typing.NamedTuple`, so a kernel reads ``lay.max_mag``, not
+``lay[2]``, and the fields are defined once, here.  Numba compiles named
+tuples as fast as plain ones.
+
+* :class:`Layout` -- what a format is: its field widths and special codes.
+* :class:`Rounding` -- how a value is rounded into it: the mode's rule (from
+  :data:`lowfloat.rounding.RULES`), what an infinite result becomes, FTZ, DAZ,
+  stochastic rounding's bit count and the tininess of the underflow flag.
 """
 
 from __future__ import annotations
 
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 from numba.core import types
 from numba.extending import overload
 
 from ..formats import Format
-from ..rounding import (
-    NEAREST_AWAY,
-    NEAREST_EVEN,
-    STOCHASTIC,
-    TOWARD_NEGATIVE,
-    TOWARD_POSITIVE,
-    check_overflow,
-    rounding_id,
-)
+from ..rounding import check_overflow, check_tininess, rounding_rule
 
-__all__ = [
-    "Layout",
-    "layout",
-    "DEFAULT_ROUNDING",
-    "STOCHASTIC_ROUNDING",
-    "FLOAT32",
-    "FLOAT64",
-    "bits_type",
-    "width_constants",
-]
+__all__ = ["Layout", "Rounding", "layout", "rounding", "FLOAT32", "FLOAT64", "bits_type", "width_constants"]
 
 # Input/output widths: (sign_shift, man_bits, bias, exp_field_max) of the IEEE
 # binary float whose bits the kernel reads or writes.
@@ -63,97 +55,99 @@ def bits_type(dtype) -> type:
     return np.uint32 if np.dtype(dtype) == np.float32 else np.uint64
 
 
-# Field order of the layout tuple; each kernel unpacks it in this order.
-Layout = tuple
-FIELDS = (
-    "man_bits",  # m: stored mantissa bits
-    "bias",  # exponent bias
-    "max_mag",  # code of the largest finite magnitude
-    "inf_mag",  # code of +inf, or 2**bits + 1 where there is none (above every magnitude, the no-NaN 2**bits too)
-    "sign_code",  # the sign bit as a code, 0 for unsigned formats
-    "nan_pos",  # NaN code for a positive NaN (2**bits where there is no NaN)
-    "nan_neg",  # NaN code for a negative NaN
-    "big_pos",  # code of a positive *infinite result* under the overflow policy
-    "big_neg",  # code of a negative infinite result
-    "no_neg_zero",  # 1 for fnuz: -0 becomes +0, the code sign_code alone is NaN
-    "sub_exp",  # a subnormal code c has value c * 2**sub_exp (E8M0: field 0 is 1 * 2**sub_exp)
-)
+class Layout(NamedTuple):
+    """A format as the kernels see it: codes and their meaning (every field an int64)."""
 
-# Field order of the rounding tuple: how values move onto the grid, as flags
-# so that kernels select instead of branching.
-ROUNDING_FIELDS = (
-    "unsigned",  # 1 for E8M0-style formats: no sign, no zero, field 0 normal
-    "nearest",  # 1 for the round-to-nearest modes
-    "tie_away",  # nearest: 1 if ties go away from zero, 0 if to even
-    "up_pos",  # directed: 1 if inexact positive values round away from zero
-    "up_neg",  # directed: 1 if inexact negative values round away from zero
-    "stochastic",  # 1 for stochastic rounding
-    "ftz",  # 1: results in the target's subnormal range become zero
-    "daz",  # 1: subnormal inputs (of the input's float type) count as zero
-    "sr_bits",  # stochastic: random bits compared with the discarded ones (64: exact)
-)
+    man_bits: int  # m: stored mantissa bits
+    bias: int  # exponent bias
+    max_mag: int  # code of the largest finite magnitude
+    inf_mag: int  # code of +inf, or 2**bits + 1 where there is none (above every magnitude, the no-NaN 2**bits too)
+    sign_code: int  # the sign bit as a code, 0 for unsigned formats
+    nan_pos: int  # NaN code for a positive NaN (2**bits where there is no NaN)
+    nan_neg: int  # NaN code for a negative NaN (every negative value of an unsigned format)
+    no_neg_zero: int  # 1 for fnuz: -0 becomes +0, the code sign_code alone is NaN
+    sub_exp: int  # a subnormal code c has value c * 2**sub_exp (E8M0: field 0 is 1 * 2**sub_exp)
+    unsigned: int  # 1 for E8M0-style formats: no sign, no zero, field 0 normal
+    has_nan: int  # 0 for formats without NaN (fp4, fp6): a NaN input is invalid there
 
-#: The rounding tuple of nearest-even into a signed format.  Kernels test for
-#: it and run a loop where it is a compile-time constant, which LLVM folds.
-DEFAULT_ROUNDING = (0, 1, 0, 0, 0, 0, 0, 0, 64)
 
-#: The rounding tuple of plain stochastic rounding into a signed format: the
-#: stochastic fast path (lowfloat/kernels/stochastic.py) serves it.
-STOCHASTIC_ROUNDING = (0, 0, 0, 0, 0, 1, 0, 0, 64)
+class Rounding(NamedTuple):
+    """How values move onto the grid: flags, so that kernels select instead of branching (every field an int64)."""
+
+    nearest: int  # 1 for the round-to-nearest modes
+    tie_away: int  # nearest: 1 if ties go away from zero, 0 if to even
+    up_pos: int  # directed: 1 if inexact positive values round away from zero
+    up_neg: int  # directed: 1 if inexact negative values round away from zero
+    stochastic: int  # 1 for stochastic rounding
+    big_pos: int  # code of a positive *infinite result* under the overflow policy
+    big_neg: int  # code of a negative infinite result
+    ftz: int  # 1: results in the target's subnormal range become zero
+    daz: int  # 1: subnormal inputs (of the input's float type) count as zero
+    sr_bits: int  # stochastic: random bits compared with the discarded ones (64: all the lane has)
+    tiny_before: int  # underflow flag: 1 if tininess is decided before rounding, 0 after
+
+
+def _int64s(cls, values):
+    # NumPy integers, which Numba types exactly as Python ints (int64): with the JIT
+    # disabled, the kernels' casts of them then wrap as compiled casts do, where a
+    # Python int out of range (a float32 format's sign bit as int32) would raise
+    return cls(*(np.int64(v) for v in values))
 
 
 @cache
-def layout(
-    fmt: Format, rounding: str = "nearest_even", overflow=None, ftz: bool = False, daz: bool = False, sr_bits=None
-) -> tuple[Layout, tuple]:
-    """Build (and cache) the layout and rounding tuples for a format, mode, overflow policy and flags."""
-    mode = rounding_id(rounding)
-    policy = check_overflow(fmt, overflow)
+def layout(fmt: Format) -> Layout:
+    """The :class:`Layout` of a format (cached)."""
     no_code = 1 << fmt.bits
     sign = fmt.sign_code
-    inf_mag = fmt.inf_code_magnitude if fmt.has_inf else no_code + 1
     if fmt.specials in ("ieee", "fn"):
         nan_pos, nan_neg = fmt.nan_code, fmt.nan_code | sign
     elif fmt.specials == "fnuz":
         nan_pos = nan_neg = fmt.nan_code
     else:
         nan_pos, nan_neg = no_code, no_code | sign
-    if policy == "saturate":
-        big_pos, big_neg = fmt.max_code_magnitude, sign | fmt.max_code_magnitude
-    elif policy == "inf":
-        big_pos, big_neg = inf_mag, sign | inf_mag
-    else:
-        big_pos, big_neg = nan_pos, nan_neg
     if not fmt.signed:
-        # no negative values: every negative result is NaN
-        big_neg = nan_neg = fmt.nan_code
-        if mode == NEAREST_EVEN:
-            mode = NEAREST_AWAY  # E8M0 rounds ties up (ml_dtypes, PyTorch)
-    lay = (
+        nan_neg = fmt.nan_code  # no negative values: every negative result is NaN
+    return _int64s(Layout, (
         fmt.man_bits,
         fmt.bias,
         fmt.max_code_magnitude,
-        inf_mag,
+        fmt.inf_code_magnitude if fmt.has_inf else no_code + 1,
         sign,
         nan_pos,
         nan_neg,
-        big_pos,
-        big_neg,
         int(fmt.specials == "fnuz"),
         fmt.emin - fmt.man_bits if fmt.has_zero else fmt.emin,
-    )
-    rnd = (
         int(not fmt.signed),
-        int(mode in (NEAREST_EVEN, NEAREST_AWAY)),
-        int(mode == NEAREST_AWAY),
-        int(mode == TOWARD_POSITIVE),
-        int(mode == TOWARD_NEGATIVE),
-        int(mode == STOCHASTIC),
-        int(bool(ftz) and fmt.has_subnormals),
-        int(bool(daz)),
+        int(fmt.has_nan),
+    ))  # fmt: skip
+
+
+@cache
+def rounding(fmt: Format, mode: str = "nearest_even", overflow=None, ftz: bool = False, daz: bool = False,
+             sr_bits=None, tininess: str = "after") -> Rounding:  # fmt: skip
+    """The :class:`Rounding` of a mode, overflow policy and flags in a format (cached)."""
+    rule = rounding_rule(mode, fmt)
+    policy = check_overflow(fmt, overflow)
+    lay = layout(fmt)
+    sign = fmt.sign_code
+    if policy == "saturate":
+        big_pos, big_neg = fmt.max_code_magnitude, sign | fmt.max_code_magnitude
+    elif policy == "inf":
+        big_pos, big_neg = lay.inf_mag, sign | lay.inf_mag
+    else:
+        big_pos, big_neg = lay.nan_pos, lay.nan_neg
+    if not fmt.signed:
+        big_neg = fmt.nan_code
+    return _int64s(Rounding, (
+        rule.nearest,
+        rule.ties == "away",
+        rule.up_positive,
+        rule.up_negative,
+        rule.stochastic,
+        big_pos,
+        big_neg,
+        bool(ftz) and fmt.has_subnormals,
+        bool(daz),
         64 if sr_bits is None else int(sr_bits),
-    )
-    # NumPy integers, which Numba types exactly as Python ints (int64): with the JIT
-    # disabled, the kernels' casts of them then wrap as compiled casts do, where a
-    # Python int out of range (a float32 format's sign bit as int32) would raise
-    return tuple(np.int64(v) for v in lay), tuple(np.int64(v) for v in rnd)
+        check_tininess(tininess) == "before",
+    ))  # fmt: skip

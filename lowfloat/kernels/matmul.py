@@ -1,55 +1,84 @@
-"""Accumulation kernels: sums, dot products and matrix products with every partial sum rounded.
-
-A *rounder* is the tuple ``(lay, rnd, fast, use_fast)`` that
-:func:`lowfloat.codec._kernel_setup` builds for float64 data: the layout and
-rounding tuples of :mod:`.layout`, the nearest-even constants of
-:mod:`.nearest`, and which element kernel applies (1 nearest-even fast path,
-2 stochastic fast path, 0 the general one).  Rounding a value here calls
-exactly the element kernels :func:`lowfloat.quantize` runs.
+"""Accumulation kernels: sums and matrix products with every partial sum rounded.
 
 Every partial sum is ``round(RO(acc + term))``: the exact sum rounded to odd
-in float64 (:func:`.arith.add_to_odd`), then once into the format -- the
-exact sum rounded once.  Products of float32 values are exact in float64.
+in float64 (:func:`.arith.add_to_odd`), then once into the accumulator's
+format -- the exact sum rounded once.  Products of float32 values are exact
+in float64.  Rounding a value here runs exactly the element kernels
+:func:`lowfloat.quantize` runs, one entry point per path (chosen by
+:func:`lowfloat.kernels.plan.plan`):
+
+* ``*_nearest``: nearest even, the constants a :class:`.nearest.FastConstants`;
+* ``*_stochastic``: the stochastic fast path, the same constants;
+* ``*_general``: every other mode and format, the constants a :class:`GeneralRounder`.
 """
+
+import math
+from typing import NamedTuple
 
 import numpy as np
 
 from .arith import add_to_odd
 from .bitcast import bitcast
 from .jit import njit
+from .layout import Layout, Rounding
 from .nearest import quantize_nearest
 from .scalar import decode_bits, encode_bits, random_bits
 from .stochastic import quantize_stochastic
 
-__all__ = ["round_value", "add_round", "sum_rows", "matmul_kernel"]
+__all__ = ["GeneralRounder", "sum_nearest", "sum_stochastic", "sum_general", "matmul_nearest", "matmul_stochastic",
+           "matmul_general"]  # fmt: skip
 
 
-# Not inlined into the kernels by Numba (LLVM may still inline it): each of the three element
-# kernels it dispatches to then compiles once, not once per call site -- minutes of compile time.
-@njit(cache=True, nogil=True)
-def round_value(value, index, rounder, key):
-    """``value`` (float64) rounded onto the rounder's format; ``index`` seeds stochastic rounding."""
-    lay, rnd, fast, use_fast = rounder
+class GeneralRounder(NamedTuple):
+    """The general kernel's constants: the format's layout and the rounding."""
+
+    layout: Layout
+    rounding: Rounding
+
+
+@njit(cache=True, nogil=True, inline="always")
+def round_nearest(value, index, fast, key):
+    """``value`` (float64) rounded to nearest even onto the format of ``fast``."""
     bits = bitcast(np.float64(value), np.uint64)
-    if use_fast == 1:
-        rounded = quantize_nearest(bits, np.uint64, np.int64, np.float64, fast)
-    elif use_fast == 2:
-        random = random_bits(index, key, np.uint64)
-        rounded = quantize_stochastic(bits, random, np.uint64, np.int64, np.float64, lay, fast)
-    else:
-        code = encode_bits(bits, np.uint64, np.int64, lay, rnd, index, key)
-        rounded = decode_bits(code, np.uint64, np.float64, lay, rnd[0])
-    return bitcast(rounded, np.float64)
+    return bitcast(quantize_nearest(bits, np.uint64, np.int64, np.float64, fast), np.float64)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def add_round(acc, term, index, rounder, key):
-    """``acc + term`` computed exactly and rounded once onto the rounder's format."""
-    return round_value(add_to_odd(acc, term), index, rounder, key)
+@njit(cache=True, nogil=True, inline="always")
+def round_stochastic(value, index, fast, key):
+    """``value`` rounded stochastically with the random bits of ``index`` under ``key``."""
+    bits = bitcast(np.float64(value), np.uint64)
+    random = random_bits(index, key, np.uint64)
+    return bitcast(quantize_stochastic(bits, random, np.uint64, np.int64, np.float64, fast), np.float64)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def sum_rows(x, out, pairwise, rounder, key):
+# Not inlined into the loops by Numba (LLVM may still inline it): the general element kernel
+# then compiles once, not once per call site.
+@njit(cache=True, nogil=True)
+def round_general(value, index, rounder, key):
+    """``value`` rounded by the general kernel, in any mode and format."""
+    bits = bitcast(np.float64(value), np.uint64)
+    lay = rounder.layout
+    code = encode_bits(bits, np.uint64, np.int64, lay, rounder.rounding, random_bits(index, key, np.uint64))
+    return bitcast(decode_bits(code, np.uint64, np.float64, lay), np.float64)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _toward_negative(rounder):
+    """Whether a general rounder rounds toward -inf (an exact zero sum is -0 there, IEEE 754 6.3)."""
+    rnd = rounder.rounding
+    return (rnd.up_neg != 0) & (rnd.up_pos == 0) & (rnd.nearest == 0) & (rnd.stochastic == 0)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _add(acc_value, term, negative_zero, flush_below):
+    """``RO(acc_value + term)``, each addend below ``flush_below`` counted as a zero of its sign (DAZ)."""
+    a = math.copysign(0.0, acc_value) if abs(acc_value) < flush_below else acc_value
+    b = math.copysign(0.0, term) if abs(term) < flush_below else term
+    return add_to_odd(a, b, negative_zero)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sum_rows(x, out, pairwise, round_fn, acc, negative_zero, flush_below, key):
     """``out[r]`` = the sum of row ``x[r]`` (float64, (rows, n)), every partial sum rounded.
 
     Sequential: ``s = -0``, then ``s = round(s + x[r, t])`` for t = 0, 1, ...
@@ -68,7 +97,7 @@ def sum_rows(x, out, pairwise, rounder, key):
         elif not pairwise:
             s = -0.0  # the additive identity: an all -0 row sums to -0
             for t in range(n):
-                s = add_round(s, x[r, t], base + t, rounder, key)
+                s = round_fn(_add(s, x[r, t], negative_zero, flush_below), base + t, acc, key)
             out[r] = s
         else:
             for t in range(n):
@@ -78,60 +107,84 @@ def sum_rows(x, out, pairwise, rounder, key):
             while m > 1:
                 half = m // 2
                 for i in range(half):
-                    buf[i] = add_round(buf[2 * i], buf[2 * i + 1], base + node, rounder, key)
+                    pair = _add(buf[2 * i], buf[2 * i + 1], negative_zero, flush_below)
+                    buf[i] = round_fn(pair, base + node, acc, key)
                     node += 1
                 if m % 2 == 1:
                     buf[half] = buf[m - 1]
                 m -= half
-            out[r] = round_value(buf[0], base + node, rounder, key)
+            out[r] = round_fn(buf[0], base + node, acc, key)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def matmul_kernel(a, b, out, chunk, promote, acc_rounder, main_rounder, out_rounder, key):
+def sum_nearest(x, out, pairwise, flush_below, acc, key):
+    """Rounded sums of the rows of ``x`` (see :func:`_sum_rows`), nearest even."""
+    _sum_rows(x, out, pairwise, round_nearest, acc, False, flush_below, key)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sum_stochastic(x, out, pairwise, flush_below, acc, key):
+    """Rounded sums of the rows of ``x``, stochastic rounding's fast path."""
+    _sum_rows(x, out, pairwise, round_stochastic, acc, False, flush_below, key)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sum_general(x, out, pairwise, flush_below, acc, key):
+    """Rounded sums of the rows of ``x``, any mode and format."""
+    _sum_rows(x, out, pairwise, round_general, acc, _toward_negative(acc), flush_below, key)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _matmul(a, b, out, chunk, promote, main, flush_below, round_fn, acc, negative_zero, key):
     """``out[p] = a[p] @ b[p]`` with rounded accumulation.
 
     a (batch, m, k), b (batch, k, n), out (batch, m, n): float64, C-contiguous.
     For each output element: ``part = round_acc(part + a[i, t] * b[t, j])``
-    over t in order (the product is exact), restarting from -0 every
-    ``chunk`` terms; with ``promote`` each finished ``part`` is added into
-    ``main`` with ``main_rounder`` (float32); finally the result (``main`` or
-    ``part``) is rounded with ``out_rounder``.  The loops run i, t, j so that
-    the innermost one updates a row of accumulators in SIMD lanes; each
-    element still sees its terms in the order t = 0, 1, ...  Partial sum
-    (p, i, j, t) draws the random bits of index ``((p * m + i) * n + j) * k + t``.
+    over t in order (the product is exact), starting from -0 and restarting
+    every ``chunk`` terms; with ``promote`` each finished ``part`` is added
+    into ``main``, rounded to nearest even with ``main`` (float32's fast
+    constants).  Addends below ``flush_below`` count as zeros (DAZ; 0 for
+    none).  The loops run i, t, j so that the innermost one updates a row of
+    accumulators in SIMD lanes; each element still sees its terms in the
+    order t = 0, 1, ...  Partial sum (p, i, j, t) draws the random bits of
+    index ``((p * m + i) * n + j) * k + t``.
     """
     batch, m, k_len = a.shape
     n = b.shape[2]
     part = np.empty(n)
-    main = np.empty(n)
-    use_fast = acc_rounder[3]
-    fast = acc_rounder[2]
+    total = np.empty(n)
     for p in range(batch):
         for i in range(m):
-            main[:] = -0.0
+            total[:] = -0.0
             for k0 in range(0, max(k_len, 1), chunk):
                 part[:] = -0.0
                 for t in range(k0, min(k0 + chunk, k_len)):
                     a_it = a[p, i, t]
                     b_row = b[p, t]
-                    if use_fast == 1:  # nearest-even: the branch-free fast path, vectorised over j
-                        for j in range(n):
-                            bits = bitcast(add_to_odd(part[j], a_it * b_row[j]), np.uint64)
-                            part[j] = bitcast(quantize_nearest(bits, np.uint64, np.int64, np.float64, fast), np.float64)
-                    elif use_fast == 2:  # stochastic: its fast path, inlined (a call per element costs 5x)
-                        base = ((p * m + i) * n) * k_len + t
-                        lay = acc_rounder[0]
-                        for j in range(n):
-                            bits = bitcast(add_to_odd(part[j], a_it * b_row[j]), np.uint64)
-                            random = random_bits(base + j * k_len, key, np.uint64)
-                            rounded = quantize_stochastic(bits, random, np.uint64, np.int64, np.float64, lay, fast)
-                            part[j] = bitcast(rounded, np.float64)
-                    else:
-                        base = ((p * m + i) * n) * k_len + t
-                        for j in range(n):
-                            part[j] = add_round(part[j], a_it * b_row[j], base + j * k_len, acc_rounder, key)
+                    base = ((p * m + i) * n) * k_len + t
+                    for j in range(n):
+                        term = _add(part[j], a_it * b_row[j], negative_zero, flush_below)
+                        part[j] = round_fn(term, base + j * k_len, acc, key)
                 if promote:
                     for j in range(n):
-                        main[j] = add_round(main[j], part[j], 0, main_rounder, key)
+                        total[j] = round_nearest(add_to_odd(total[j], part[j], False), 0, main, key)
             for j in range(n):
-                out[p, i, j] = round_value(main[j] if promote else part[j], 0, out_rounder, key)
+                out[p, i, j] = total[j] if promote else part[j]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def matmul_nearest(a, b, out, chunk, promote, main, flush_below, acc, key):
+    """Rounded-accumulation matmul (see :func:`_matmul`), accumulator rounded to nearest even."""
+    _matmul(a, b, out, chunk, promote, main, flush_below, round_nearest, acc, False, key)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def matmul_stochastic(a, b, out, chunk, promote, main, flush_below, acc, key):
+    """Rounded-accumulation matmul, accumulator rounded stochastically (the fast path)."""
+    _matmul(a, b, out, chunk, promote, main, flush_below, round_stochastic, acc, False, key)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def matmul_general(a, b, out, chunk, promote, main, flush_below, acc, key):
+    """Rounded-accumulation matmul, accumulator rounded by the general kernel."""
+    _matmul(a, b, out, chunk, promote, main, flush_below, round_general, acc, _toward_negative(acc), key)

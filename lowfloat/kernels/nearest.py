@@ -25,6 +25,7 @@ the general kernel.
 from __future__ import annotations
 
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -32,14 +33,45 @@ from ..formats import Format
 from ..rounding import check_overflow
 from .bitcast import bitcast
 from .jit import njit
-from .layout import width_constants
+from .layout import layout, rounding, width_constants
 
-__all__ = ["nearest_constants", "encode_nearest", "quantize_nearest"]
+__all__ = ["FastConstants", "fast_constants", "encode_nearest", "quantize_nearest"]
+
+
+class FastConstants(NamedTuple):
+    """Constants of the nearest-even and stochastic fast paths for one format, overflow policy and input type.
+
+    The ``U`` fields are of the input's unsigned type (uint32 for float32
+    data), ``c`` of its float type, the code fields int64.
+    """
+
+    shift: object  # U  k: input mantissa bits dropped in the normal range
+    round_add: object  # U  half an output ulp, minus one
+    lsb_mask: object  # U  mask of the last kept bit (nothing to keep even when nothing drops)
+    keep_mask: object  # U  clears the dropped bits
+    min_normal: object  # U  below this magnitude the FPU rounds (0: the integer rounding is exact all the way)
+    c: object  # F  C = 2**(emin - m + in_man), whose ulp is the smallest subnormal
+    c_bits: object  # U  C's bits
+    max_bits: object  # U  the bits of the format's max
+    rebias: object  # U  (in_bias - bias) << m: re-biases rounded bits to a code
+    inf_bits: object  # U  the input's +inf
+    big_fixed: object  # U  the float an infinite result becomes ...
+    big_sign_mask: object  # U  ... and which part of it takes the input's sign
+    nan_fixed: object  # U  the float a NaN becomes ...
+    nan_sign_mask: object  # U  ... and which part of it takes the input's sign
+    zero_sign_mask: object  # U  the sign a zero keeps (fnuz has no -0)
+    max_mag: int  # the code of the largest finite magnitude
+    big_code: int  # the code (magnitude) of a positive infinite result
+    nan_code: int  # the code of a positive NaN
+    sign_code: int  # the sign bit as a code
+    no_neg_zero: int  # 1 for fnuz
+    bias: int  # the format's exponent bias
+    sub_exp: int  # the exponent of the smallest subnormal
 
 
 @cache
-def nearest_constants(fmt: Format, overflow, dtype) -> tuple | None:
-    """Constants of the fast path for ``fmt`` read from ``dtype`` data, or None if it does not apply."""
+def fast_constants(fmt: Format, overflow, dtype) -> FastConstants | None:
+    """Constants of the fast paths for ``fmt`` read from ``dtype`` data, or None if they do not apply."""
     float_type = np.dtype(dtype).type
     info = np.finfo(float_type)
     uint = np.uint32 if float_type is np.float32 else np.uint64
@@ -53,6 +85,7 @@ def nearest_constants(fmt: Format, overflow, dtype) -> tuple | None:
         # code's only when the biases differ by an even number: leave these to the general kernel
         return None
     policy = check_overflow(fmt, overflow)
+    lay, rnd = layout(fmt), rounding(fmt, "nearest_even", overflow)
 
     def bits(value) -> int:
         return int(np.asarray(value, dtype=float_type).view(uint))
@@ -70,40 +103,44 @@ def nearest_constants(fmt: Format, overflow, dtype) -> tuple | None:
     else:  # fnuz's only NaN, code 0x80, decodes with its sign bit set
         big_fixed, big_sign_mask = (sign | qnan_bits, 0) if fnuz else (qnan_bits, sign)
     nan_fixed, nan_sign_mask = (sign | qnan_bits, 0) if fnuz else (qnan_bits, sign)
-    integers = (
-        shift,  # k: input mantissa bits dropped in the normal range
-        (1 << shift >> 1) - 1 if shift else 0,  # half an output ulp, minus one
-        1 if shift else 0,  # mask of the last kept bit (nothing to keep even when nothing drops)
-        ~((1 << shift) - 1) & (2 * sign - 1),  # clears the dropped bits
-        0 if integer_only else bits(2.0**fmt.emin),  # below this magnitude the FPU rounds
+    return FastConstants(
+        shift=uint(shift),
+        round_add=uint((1 << shift >> 1) - 1 if shift else 0),
+        lsb_mask=uint(1 if shift else 0),
+        keep_mask=uint(~((1 << shift) - 1) & (2 * sign - 1)),
+        min_normal=uint(0 if integer_only else bits(2.0**fmt.emin)),
+        c=c,
+        c_bits=uint(bits(c)),
+        max_bits=uint(bits(fmt.max)),
+        rebias=uint((f_emax - fmt.bias) << fmt.man_bits),
+        inf_bits=uint(inf_bits),
+        big_fixed=uint(big_fixed),
+        big_sign_mask=uint(big_sign_mask),
+        nan_fixed=uint(nan_fixed),
+        nan_sign_mask=uint(nan_sign_mask),
+        zero_sign_mask=uint(0 if fnuz else sign),
+        max_mag=lay.max_mag,
+        big_code=rnd.big_pos,
+        nan_code=lay.nan_pos,
+        sign_code=lay.sign_code,
+        no_neg_zero=lay.no_neg_zero,
+        bias=lay.bias,
+        sub_exp=lay.sub_exp,
     )
-    more = (
-        bits(c),
-        bits(fmt.max),
-        (f_emax - fmt.bias) << fmt.man_bits,  # (in_bias - bias) << m: re-bias rounded bits to a code
-        inf_bits,
-        big_fixed,
-        big_sign_mask,
-        nan_fixed,
-        nan_sign_mask,
-        0 if fnuz else sign,  # the sign a zero keeps (fnuz has no -0)
-    )
-    return tuple(uint(v) for v in integers) + (c,) + tuple(uint(v) for v in more)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _round_nearest(bits, U, F, fast):
     """Sign, magnitude, rounded magnitude bits and the FPU sum ``t`` of one element."""
     sign_shift, in_man, in_bias, in_exp_max = width_constants(U)
-    shift, round_add, lsb_mask, keep_mask, min_normal, c = fast[:6]
-    shift = U(shift & U(sign_shift))  # a no-op that shows LLVM the shift fits the lane
+    shift = U(fast.shift & U(sign_shift))  # a no-op that shows LLVM the shift fits the lane
     sign = U(bits & U(U(1) << U(sign_shift)))
     magnitude = U(bits ^ sign)
     # the subnormal range: the FPU rounds x + C to a multiple of C's ulp
-    t = bitcast(magnitude, F) + c
+    t = bitcast(magnitude, F) + fast.c
     # the normal range: round the bits as an integer; carries move into the exponent
-    lsb = U(U(magnitude >> shift) & lsb_mask)
-    rounded = U(magnitude + round_add + lsb)
+    lsb = U(U(magnitude >> shift) & fast.lsb_mask)
+    rounded = U(magnitude + fast.round_add + lsb)
     return sign, magnitude, rounded, t
 
 
@@ -115,16 +152,14 @@ def finish_value(r, sign, magnitude, U, I, fast):
     two): ``magnitude`` is below the sign bit, and so is ``r`` wherever the
     input is not NaN.
     """
-    max_bits = fast[7]
-    inf_bits, big_fixed, big_sign_mask, nan_fixed, nan_sign_mask, zero_sign_mask = fast[9:]
-    out = U(sign | r) if r != U(0) else U(sign & zero_sign_mask)
-    out = U(U(sign & big_sign_mask) | big_fixed) if I(r) > I(max_bits) else out
-    out = U(U(sign & nan_sign_mask) | nan_fixed) if I(magnitude) > I(inf_bits) else out
+    out = U(sign | r) if r != U(0) else U(sign & fast.zero_sign_mask)
+    out = U(U(sign & fast.big_sign_mask) | fast.big_fixed) if I(r) > I(fast.max_bits) else out
+    out = U(U(sign & fast.nan_sign_mask) | fast.nan_fixed) if I(magnitude) > I(fast.inf_bits) else out
     return out
 
 
 @njit(cache=True, nogil=True, inline="always")
-def finish_code(code_mag, sign, magnitude, U, I, lay, fast):
+def finish_code(code_mag, sign, magnitude, U, I, fast):
     """The code from the rounded code magnitude: overflow, NaN and sign (shared with stochastic.py).
 
     Overflow and NaN replace the magnitude, then the sign goes on: in signed
@@ -132,33 +167,29 @@ def finish_code(code_mag, sign, magnitude, U, I, lay, fast):
     bit set (fnuz's NaN, 0x80, is its own negative), so one sign selection
     serves all three cases.
     """
-    m, bias, max_mag, inf_mag, sign_code, nan_pos, nan_neg, big_pos, big_neg, no_neg_zero, sub_exp = lay
-    inf_bits = fast[9]
-    code_mag = I(big_pos) if code_mag > I(max_mag) else code_mag
-    code_mag = I(nan_pos) if I(magnitude) > I(inf_bits) else code_mag  # signed: as finish_value
+    code_mag = I(fast.big_code) if code_mag > I(fast.max_mag) else code_mag
+    code_mag = I(fast.nan_code) if I(magnitude) > I(fast.inf_bits) else code_mag  # signed: as finish_value
     # then the sign, except on a zero of fnuz (no -0): one comparison with a magnitude that
     # is 0 for fnuz and no magnitude otherwise (nested selects went to 64-bit lanes)
-    unsigned_mag = I(0) if no_neg_zero != 0 else I(-1)
-    code = I(code_mag | (I(sign_code) if sign != U(0) else I(0)))
+    unsigned_mag = I(0) if fast.no_neg_zero != 0 else I(-1)
+    code = I(code_mag | (I(fast.sign_code) if sign != U(0) else I(0)))
     return code_mag if code_mag == unsigned_mag else code
 
 
 @njit(cache=True, nogil=True, inline="always")
 def quantize_nearest(bits, U, I, F, fast):
     """Bits of the float ``bits`` rounded to nearest even onto the format (see module docstring)."""
-    keep_mask, min_normal, c = fast[3:6]
     sign, magnitude, rounded, t = _round_nearest(bits, U, F, fast)
-    r = bitcast(t - c, U) if I(magnitude) < I(min_normal) else U(rounded & keep_mask)
+    r = bitcast(t - fast.c, U) if I(magnitude) < I(fast.min_normal) else U(rounded & fast.keep_mask)
     return finish_value(r, sign, magnitude, U, I, fast)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def encode_nearest(bits, U, I, F, lay, fast):
+def encode_nearest(bits, U, I, F, fast):
     """Code of the float ``bits`` rounded to nearest even into the format (see module docstring)."""
     sign_shift = width_constants(U)[0]
-    shift, round_add, lsb_mask, keep_mask, min_normal, c, c_bits, max_bits, rebias = fast[:9]
     sign, magnitude, rounded, t = _round_nearest(bits, U, F, fast)
-    subnormal_code = I(bitcast(t, U) - c_bits)
-    normal_code = I(U(U(rounded >> U(shift & U(sign_shift))) - rebias))
-    code_mag = subnormal_code if I(magnitude) < I(min_normal) else normal_code
-    return finish_code(code_mag, sign, magnitude, U, I, lay, fast)
+    subnormal_code = I(bitcast(t, U) - fast.c_bits)
+    normal_code = I(U(U(rounded >> U(fast.shift & U(sign_shift))) - fast.rebias))
+    code_mag = subnormal_code if I(magnitude) < I(fast.min_normal) else normal_code
+    return finish_code(code_mag, sign, magnitude, U, I, fast)

@@ -117,7 +117,7 @@ def significand(magnitude, U, I, m, bias, unsigned):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def stochastic_up(rem, exact_shift, index, key, U, I, sr_bits):
+def stochastic_up(rem, exact_shift, random_lane, U, I, sr_bits):
     """Whether stochastic rounding rounds up, given the discarded bits ``rem``.
 
     Up with probability ``rem / 2**exact_shift``: the top ``drawn`` bits of
@@ -129,34 +129,46 @@ def stochastic_up(rem, exact_shift, index, key, U, I, sr_bits):
     sign_shift = width_constants(U)[0]
     lane = U(sign_shift)
     drawn = min(exact_shift, I(sr_bits), I(sign_shift + 1))
-    random = U(random_bits(index, key, U) >> U(U(I(sign_shift) + I(1) - max(drawn, I(1))) & lane))
+    random = U(random_lane >> U(U(I(sign_shift) + I(1) - max(drawn, I(1))) & lane))
     drop = I(exact_shift - drawn)
     threshold = U(0) if drop > I(sign_shift) else U(rem >> U(U(drop) & lane))
     return random < threshold
 
 
-@njit(cache=True, nogil=True, inline="always")
-def encode_bits(bits, U, I, lay, rnd, index, key):
-    """Code of the float whose bits are ``bits``, rounded once into the layout's format.
+# Exception flags, as lowfloat.rounding defines them (Berkeley SoftFloat's bit values)
+FLAG_INEXACT = np.uint8(1)
+FLAG_UNDERFLOW = np.uint8(2)
+FLAG_OVERFLOW = np.uint8(4)
+FLAG_INVALID = np.uint8(16)
+_NO_FLAGS = np.uint8(0)
 
-    ``index`` and ``key`` seed stochastic rounding (see :func:`random_bits`).
+
+@njit(cache=True, nogil=True, inline="always")
+def encode_bits_flags(bits, U, I, lay, rnd, random):
+    """Code of the float whose bits are ``bits``, rounded once into the layout's format, and its flags.
+
+    ``random`` is the element's random bits (type ``U``; see
+    :func:`random_bits`), which only stochastic rounding reads: where no
+    mode needs them, LLVM drops their computation.
     ``U`` and ``I`` are the unsigned and signed integer types of the data's
     width; every intermediate is cast back to one of them (Numba would widen
-    to 64 bits) so that the float32 path vectorises over 32-bit lanes.
+    to 64 bits) so that the float32 path vectorises over 32-bit lanes.  The
+    flags (a uint8, :mod:`lowfloat.rounding`'s rules) are pure arithmetic on
+    values the rounding computes anyway: where a caller drops them, LLVM
+    drops their computation too.
     """
     sign_shift, in_man, in_bias, in_exp_max = width_constants(U)
-    m, bias, max_mag, inf_mag, sign_code, nan_pos, nan_neg, big_pos, big_neg, no_neg_zero, sub_exp = lay
-    unsigned, nearest, tie_away, up_pos, up_neg, stochastic, ftz, daz, sr_bits = rnd
+    m, unsigned = lay.man_bits, lay.unsigned
     one = U(1)
     # 1) split the input into sign, exponent field and mantissa field
     negative = (bits >> U(sign_shift)) != U(0)
     magnitude = U(bits & U(U(one << U(sign_shift)) - one))
     subnormal_input = magnitude < U(one << U(in_man))
-    magnitude = U(0) if (daz != 0) & subnormal_input else magnitude  # DAZ: subnormal inputs are zero
+    magnitude = U(0) if (rnd.daz != 0) & subnormal_input else magnitude  # DAZ: subnormal inputs are zero
     # 2) significand and the target's biased exponent t of the input's binade;
     #    below the target's normal range (t < 1) the spacing stops shrinking, so
     #    more bits are rounded away and the code lands in the subnormal field.
-    exp_field, man_field, sig, t, tt, exact_shift = significand(magnitude, U, I, m, bias, unsigned)
+    exp_field, man_field, sig, t, tt, exact_shift = significand(magnitude, U, I, m, lay.bias, unsigned)
     # beyond in_man + 2 every bit of v is discarded: the deterministic modes see no change
     shift = U(U(min(exact_shift, I(in_man + 2))) & U(sign_shift))  # the mask shows LLVM the shift fits
     v = U(sig + U(U(tt - I(1)) << U(in_man)))  # = (t << in_man) | man_field in the normal range
@@ -165,37 +177,95 @@ def encode_bits(bits, U, I, lay, rnd, index, key):
     rem = U(v & U(U(one << shift) - one))
     half = U(U(one << shift) >> one)
     odd = U(kept & one) != U(0)
-    away = (up_neg if negative else up_pos) != 0
-    up_nearest = (rem > half) | ((rem == half) & (odd | (tie_away != 0)))
-    up_stochastic = stochastic_up(rem, exact_shift, index, key, U, I, sr_bits)
-    up_directed = up_stochastic if stochastic != 0 else away
-    up = (rem != U(0)) & (up_nearest if nearest != 0 else up_directed)
+    away = (rnd.up_neg if negative else rnd.up_pos) != 0
+    up_nearest = (rem > half) | ((rem == half) & (odd | (rnd.tie_away != 0)))
+    up_stochastic = stochastic_up(rem, exact_shift, random, U, I, rnd.sr_bits)
+    up_directed = up_stochastic if rnd.stochastic != 0 else away
+    up = (rem != U(0)) & (up_nearest if rnd.nearest != 0 else up_directed)
     code_mag = I(I(kept) + I(up))
+    # below the smallest value of a format without zero every value is inexact (step 5 clamps it)
+    inexact = (rem != U(0)) | ((unsigned != 0) & (t < I(0)))
     # FTZ: results in the subnormal field become zero (of the input's sign where there is -0)
-    code_mag = I(0) if (ftz != 0) & (code_mag < I(I(1) << I(m))) else code_mag
+    flushed = (rnd.ftz != 0) & (code_mag < I(I(1) << I(m))) & (code_mag != I(0))
+    code_mag = I(0) if flushed else code_mag
     # 4) unsigned formats clamp underflow to their smallest value (there is no zero)
     code_mag = I(0) if (unsigned != 0) & (t < I(0)) else code_mag
     # 5) overflow: IEEE 754 7.4 gives +-max when rounding toward zero, else an infinite result
-    overflow = code_mag > I(max_mag)
-    code_mag = min(code_mag, I(max_mag))
-    zero_sign = I(0) if no_neg_zero != 0 else I(sign_code)  # fnuz has no -0
-    sign_bit = (zero_sign if code_mag == I(0) else I(sign_code)) if negative else I(0)
+    overflow = code_mag > I(lay.max_mag)
+    code_mag = min(code_mag, I(lay.max_mag))
+    zero_sign = I(0) if lay.no_neg_zero != 0 else I(lay.sign_code)  # fnuz has no -0
+    sign_bit = (zero_sign if code_mag == I(0) else I(lay.sign_code)) if negative else I(0)
     code = I(code_mag | sign_bit)
-    big = I(big_neg) if negative else I(big_pos)
-    code = big if overflow & ((nearest != 0) | (stochastic != 0) | away) else code
+    big = I(rnd.big_neg) if negative else I(rnd.big_pos)
+    code = big if overflow & ((rnd.nearest != 0) | (rnd.stochastic != 0) | away) else code
     # 6) special inputs: NaN, and inf (an infinite result); unsigned formats have no zero or negatives
-    nan = I(nan_neg) if negative else I(nan_pos)
+    special_input = exp_field == I(in_exp_max)
+    nan = I(lay.nan_neg) if negative else I(lay.nan_pos)
     special = nan if man_field != U(0) else big
-    code = special if exp_field == I(in_exp_max) else code
-    code = I(nan_pos) if (unsigned != 0) & (negative | (magnitude == U(0))) else code
+    code = special if special_input else code
+    not_held = (unsigned != 0) & (negative | (magnitude == U(0)))
+    code = I(lay.nan_pos) if not_held else code
+    # 7) the flags: underflow is tiny and inexact (tiny_result, below), overflow always inexact too
+    tiny = tiny_result(magnitude, negative, random, U, I, lay, rnd)
+    flags = FLAG_INEXACT if inexact | flushed else _NO_FLAGS
+    flags = np.uint8(flags | FLAG_UNDERFLOW) if (inexact & tiny) | flushed else flags
+    flags = np.uint8(FLAG_OVERFLOW | FLAG_INEXACT) if overflow else flags
+    # a NaN input raises INVALID when signalling (quiet bit clear) or when the format has no NaN;
+    # an infinite input when it does not stay the same infinity
+    signalling = U(man_field >> U(in_man - 1)) == U(0)
+    nan_flags = FLAG_INVALID if signalling | (lay.has_nan == 0) else _NO_FLAGS
+    kept_infinity = big == (I(lay.inf_mag) | (I(lay.sign_code) if negative else I(0)))
+    inf_flags = _NO_FLAGS if kept_infinity else FLAG_INVALID
+    flags = (nan_flags if man_field != U(0) else inf_flags) if special_input else flags
+    flags = FLAG_INVALID if not_held & ~special_input else flags
+    return code, flags
+
+
+@njit(cache=True, nogil=True, inline="always")
+def tiny_result(magnitude, negative, random, U, I, lay, rnd):
+    """Whether a finite magnitude counts as tiny for the underflow flag (see :mod:`lowfloat.rounding`).
+
+    Before rounding: below the smallest normal ``2**emin``.  After rounding:
+    also not rounded up to ``2**emin`` on the grid of the format's precision
+    with an unbounded exponent range -- which only a value in the last step
+    below ``2**emin`` can be.  There that grid's step is ``2**s`` input ulps,
+    and ``d`` input ulps separate the value from ``2**emin`` (float bits are
+    monotonic).  ``2**emin``'s code is even (mantissa 0), except in formats
+    without mantissa bits, where its exponent field 1 is odd: a tie goes
+    down there (E8M0 rounds ties up anyway).
+    """
+    sign_shift, in_man, in_bias, in_exp_max = width_constants(U)
+    m, unsigned = lay.man_bits, lay.unsigned
+    # the input's biased exponent of 2**emin, and of the binade below it
+    emin_field = I(I(1) - I(unsigned) - I(lay.bias) + I(in_bias))
+    emin_bits = U(U(emin_field) << U(in_man))
+    before = magnitude < emin_bits
+    # the step, in input ulps: finer by one bit where that binade is the input's subnormal range
+    s = I(I(in_man) - I(m) - (I(1) if emin_field <= I(1) else I(0)))
+    step = U(U(1) << U(U(max(s, I(0))) & U(sign_shift)))
+    d = U(emin_bits - magnitude)
+    tie_up = (rnd.tie_away != 0) | (m > 0) | (unsigned != 0)
+    up_nearest = (U(d + d) < step) | ((U(d + d) == step) & tie_up)
+    away = (rnd.up_neg if negative else rnd.up_pos) != 0
+    up_stochastic = stochastic_up(U(step - d), s, random, U, I, rnd.sr_bits)
+    up_directed = up_stochastic if rnd.stochastic != 0 else away
+    up = (d < step) & (s >= I(0)) & (up_nearest if rnd.nearest != 0 else up_directed)
+    return before & ~((rnd.tiny_before == 0) & up)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def encode_bits(bits, U, I, lay, rnd, random):
+    """Code of the float ``bits`` rounded once into the layout's format (:func:`encode_bits_flags` without flags)."""
+    code, flags = encode_bits_flags(bits, U, I, lay, rnd, random)
     return code
 
 
 @njit(cache=True, nogil=True, inline="always")
-def decode_bits(code, U, F, lay, unsigned):
+def decode_bits(code, U, F, lay):
     """Bits (type ``U``) of the float of type ``F`` equal to ``code``'s value."""
     sign_shift, out_man, out_bias, out_exp_max = width_constants(U)
-    m, bias, max_mag, inf_mag, sign_code, nan_pos, nan_neg, big_pos, big_neg, no_neg_zero, sub_exp = lay
+    m, bias, max_mag, inf_mag, sign_code = lay.man_bits, lay.bias, lay.max_mag, lay.inf_mag, lay.sign_code
+    no_neg_zero, sub_exp = lay.no_neg_zero, lay.sub_exp
     # unsigned arithmetic in the output's width throughout: 32-bit SIMD lanes for float32
     code = U(code)
     sign = U(sign_code)
@@ -207,7 +277,7 @@ def decode_bits(code, U, F, lay, unsigned):
     # 2) subnormal codes: units = mag (plus E8M0's leading one) times 2**sub_exp.  Where
     #    that is a normal output float, convert units exactly and add sub_exp to its
     #    exponent field; where it is an output subnormal, its bits are units shifted.
-    units = U(mag + U(unsigned))
+    units = U(mag + U(lay.unsigned))
     as_normal = U(bitcast(F(np.int32(units)), U) + U(U(np.int64(sub_exp)) << U(out_man)))
     as_subnormal = U(units << U(U(sub_exp + out_man + out_bias - 1) & lane))
     first_normal = min(max(np.int64(1 - out_bias) - sub_exp, np.int64(0)), np.int64(sign_shift))

@@ -39,11 +39,10 @@ from .wrapping import shift_left, shift_right, wrapping_add
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _round_stochastic(bits, random, U, I, lay, fast):
+def _round_stochastic(bits, random, U, I, fast):
     """Sign, magnitude and the bits of the magnitude rounded stochastically with ``random`` bits."""
     sign_shift, in_man, in_bias, in_exp_max = width_constants(U)
-    bias, sub_exp = lay[1], lay[10]
-    shift, min_normal = fast[0], fast[4]
+    bias, sub_exp, shift, min_normal = fast.bias, fast.sub_exp, fast.shift, fast.min_normal
     lane = U(sign_shift)
     integer_only = min_normal == U(0)
     sign = U(bits & U(U(1) << lane))
@@ -72,28 +71,27 @@ def _round_stochastic(bits, random, U, I, lay, fast):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def quantize_stochastic(bits, random, U, I, F, lay, fast):
+def quantize_stochastic(bits, random, U, I, F, fast):
     """Bits of the float ``bits`` rounded stochastically onto the format with ``random`` bits."""
-    sign, magnitude, r = _round_stochastic(bits, random, U, I, lay, fast)
+    sign, magnitude, r = _round_stochastic(bits, random, U, I, fast)
     return finish_value(r, sign, magnitude, U, I, fast)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def encode_stochastic(bits, random, U, I, F, lay, fast):
+def encode_stochastic(bits, random, U, I, F, fast):
     """Code of the float ``bits`` rounded stochastically into the format with ``random`` bits."""
     sign_shift = width_constants(U)[0]
-    shift, min_normal, c, c_bits, rebias = fast[0], fast[4], fast[5], fast[6], fast[8]
-    sign, magnitude, r = _round_stochastic(bits, random, U, I, lay, fast)
+    sign, magnitude, r = _round_stochastic(bits, random, U, I, fast)
     # a subnormal result is a multiple of q below 2**emin: adding C = 2**(emin - m + in_man),
     # whose ulp is q, is exact and leaves the code in the low bits (normal operands only)
-    subnormal_code = I(bitcast(bitcast(r, F) + c, U) - c_bits)
-    normal_code = I(I(r >> U(shift & U(sign_shift))) - I(rebias))  # signed: below min_normal it is unused
-    code_mag = subnormal_code if I(r) < I(min_normal) else normal_code
-    return finish_code(code_mag, sign, magnitude, U, I, lay, fast)
+    subnormal_code = I(bitcast(bitcast(r, F) + fast.c, U) - fast.c_bits)
+    normal_code = I(I(r >> U(fast.shift & U(sign_shift))) - I(fast.rebias))  # signed: below min_normal it is unused
+    code_mag = subnormal_code if I(r) < I(fast.min_normal) else normal_code
+    return finish_code(code_mag, sign, magnitude, U, I, fast)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def stochastic_runs(run, bits, out, first, key, U, I, F, lay, fast):
+def stochastic_runs(run, bits, out, first, key, U, I, F, fast):
     """Call ``run`` (:func:`quantize_run` or :func:`encode_run`) on each run of elements of one random stream.
 
     Within a run the random bits' counter steps in the lanes' width (see
@@ -103,7 +101,7 @@ def stochastic_runs(run, bits, out, first, key, U, I, F, lay, fast):
     done = 0
     while done < bits.size:
         n, counter, step, salt = random_stream(first + done, bits.size - done, key, U)
-        run(bits[done : done + n], out[done : done + n], counter, step, salt, key, U, I, F, lay, fast)
+        run(bits[done : done + n], out[done : done + n], counter, step, salt, key, U, I, F, fast)
         done += n
 
 
@@ -111,16 +109,16 @@ def stochastic_runs(run, bits, out, first, key, U, I, F, lay, fast):
 # loops of an entry point, LLVM's register allocator shuffled their two dozen constants
 # between registers, a third more instructions per element (bench_quantize.py --stochastic).
 @njit(cache=True, nogil=True)
-def quantize_run(bits, out, counter, step, salt, key, U, I, F, lay, fast):
+def quantize_run(bits, out, counter, step, salt, key, U, I, F, fast):
     """``out[j]`` = bits of ``bits[j]`` rounded stochastically, over one run of the random stream."""
     for j in range(bits.size):
-        out[j] = quantize_stochastic(bits[j], stream_bits(counter, salt, key, U), U, I, F, lay, fast)
+        out[j] = quantize_stochastic(bits[j], stream_bits(counter, salt, key, U), U, I, F, fast)
         counter = wrapping_add(counter, step)
 
 
 @njit(cache=True, nogil=True)
-def encode_run(bits, out, counter, step, salt, key, U, I, F, lay, fast):
+def encode_run(bits, out, counter, step, salt, key, U, I, F, fast):
     """``out[j]`` = code of ``bits[j]`` rounded stochastically, over one run of the random stream."""
     for j in range(bits.size):
-        out[j] = encode_stochastic(bits[j], stream_bits(counter, salt, key, U), U, I, F, lay, fast)
+        out[j] = encode_stochastic(bits[j], stream_bits(counter, salt, key, U), U, I, F, fast)
         counter = wrapping_add(counter, step)

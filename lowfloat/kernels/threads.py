@@ -71,19 +71,21 @@ def _call(kernel, *args) -> None:
         kernel(*args)
 
 
-def run(kernel, size: int, *args) -> None:
-    """Call ``kernel(*args[:2], start, stop, *args[2:])`` over ``[0, size)``, split across threads if large.
+def run(kernel, size: int, arrays: tuple, constants: tuple = (), min_size: int | None = None) -> None:
+    """Call ``kernel(*arrays, start, stop, *constants)`` over ``[0, size)``, split across threads if large.
 
-    ``args`` starts with the kernel's input and output arrays; the kernel
-    takes the element range right after them.
+    ``arrays`` are the kernel's input and output arrays; the kernel takes
+    the element range right after them, then its constants.  Arrays of
+    ``min_size`` elements or more (default :data:`PARALLEL_MIN_SIZE`) are
+    split across threads.
     """
     threads = thread_count()
-    if size < PARALLEL_MIN_SIZE or threads < 2:
-        _call(kernel, *args[:2], 0, size, *args[2:])
+    if size < (PARALLEL_MIN_SIZE if min_size is None else min_size) or threads < 2:
+        _call(kernel, *arrays, 0, size, *constants)
         return
     bounds = [size * k // threads for k in range(threads + 1)]
     pool = _get_pool()
     pieces = zip(bounds[:-1], bounds[1:], strict=True)
-    futures = [pool.submit(_call, kernel, *args[:2], lo, hi, *args[2:]) for lo, hi in pieces]
+    futures = [pool.submit(_call, kernel, *arrays, lo, hi, *constants) for lo, hi in pieces]
     for future in futures:
         future.result()

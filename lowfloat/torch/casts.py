@@ -7,7 +7,8 @@ decoded bits of a bfloat16 or FP8 one) and writes the results straight into
 the memory of the tensor it returns, so that a float32 or float64 tensor is
 never copied and ``out=`` may be the input itself.  Every keyword option of
 the NumPy functions (``rounding``, ``overflow``, ``ftz``, ``daz``, ``rng``,
-``sr_bits``, ...) passes through unchanged.
+``sr_bits``, ``flags``, ``tininess``) passes through unchanged; ``flags=``
+may be a ``torch.uint8`` tensor.
 
 The dtype rule
 --------------
@@ -167,28 +168,46 @@ def _packed_shape(shape, what):
     return tuple(shape[:-1]) + (shape[-1] // 2,)
 
 
+def _check_writable(tensor, name):
+    """Refuse a tensor lowfloat cannot write into through NumPy, naming why."""
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
+    if tensor.device.type != "cpu" or tensor.layout != torch.strided:
+        raise ValueError(f"{name} must be a dense CPU tensor, got one on {tensor.device} ({tensor.layout})")
+    if tensor.requires_grad:
+        raise ValueError(
+            f"{name} requires grad; lowfloat's casts are not recorded by autograd -- pass {name}.detach()"
+        )
+    if tensor.is_neg() or tensor.is_conj():
+        raise ValueError(f"{name} is a lazily negated view, which NumPy cannot write through")
+
+
 def _result(out, shape, dtype):
     """A tensor to write into: ``out`` (checked) or a new one."""
     if out is None:
         return torch.empty(shape, dtype=dtype)
-    if not isinstance(out, torch.Tensor):
-        raise TypeError(f"out must be a torch.Tensor, got {type(out).__name__}")
-    if out.device.type != "cpu" or out.layout != torch.strided:
-        raise ValueError(f"out must be a dense CPU tensor, got one on {out.device} ({out.layout})")
+    _check_writable(out, "out")
     if out.dtype != dtype:
         raise ValueError(f"out has dtype {out.dtype}, expected {dtype}")
     if tuple(out.shape) != tuple(shape):
         raise ValueError(f"out has shape {tuple(out.shape)}, expected {tuple(shape)}")
-    if out.requires_grad:
-        raise ValueError("out requires grad; lowfloat's casts are not recorded by autograd -- pass out.detach()")
-    if out.is_neg() or out.is_conj():
-        raise ValueError("out is a lazily negated view, which NumPy cannot write through; pass out.resolve_neg()")
     return out
 
 
-def _done(result, out):
-    if out is not None:
-        torch.autograd.graph.increment_version(out)  # as PyTorch's in-place operations do
+def _numpy_options(options):
+    """The keyword options for the NumPy function, a ``flags=`` tensor replaced by a view of its memory."""
+    flags = options.get("flags")
+    if isinstance(flags, torch.Tensor):
+        _check_writable(flags, "flags")
+        options = {**options, "flags": numpy_view(flags, "flags")}
+    return options
+
+
+def _done(result, out, options=None):
+    """``result``, after advancing the version counter of every tensor written in place, as PyTorch does."""
+    for written in (out, (options or {}).get("flags")):
+        if isinstance(written, torch.Tensor):
+            torch.autograd.graph.increment_version(written)
     return result
 
 
@@ -251,7 +270,8 @@ def quantize(x, fmt, *, dtype=None, out=None, **options):
         ``x`` itself.  Must not require grad.
     **options
         Every keyword option of :func:`lowfloat.quantize`: ``rounding``,
-        ``overflow``, ``ftz``, ``daz``, ``rng``, ``sr_bits``.
+        ``overflow``, ``ftz``, ``daz``, ``rng``, ``sr_bits``, ``flags`` (a
+        ``torch.uint8`` tensor or a NumPy array), ``tininess``.
 
     Returns
     -------
@@ -292,11 +312,12 @@ def quantize(x, fmt, *, dtype=None, out=None, **options):
     # integer memory, decoded bfloat16 and FP8; it returns float32 for float32 values, float64 for the rest
     shape, read_as = tensor_values_layout(tensor, "x")
     result = _result(out, _packed_shape(shape, "x") if dtype == _PACKED else shape, dtype)
+    numpy_options = _numpy_options(options)
     if result.dtype == (torch.float32 if read_as == np.float32 else torch.float64):
-        codec.quantize(tensor, fmt, out=result.numpy(), **options)  # the kernel writes into the tensor
+        codec.quantize(tensor, fmt, out=result.numpy(), **numpy_options)  # the kernel writes into the tensor
     else:
-        _store(np.asarray(codec.quantize(tensor, fmt, **options)), result)
-    return _done(result, out)
+        _store(np.asarray(codec.quantize(tensor, fmt, **numpy_options)), result)
+    return _done(result, out, options)
 
 
 def encode(x, fmt, *, dtype=None, out=None, **options):
@@ -320,7 +341,7 @@ def encode(x, fmt, *, dtype=None, out=None, **options):
     out : torch.Tensor, optional
         A CPU tensor of the codes' shape and dtype to write into.
     **options
-        Every keyword option of :func:`lowfloat.encode`.
+        Every keyword option of :func:`lowfloat.encode`, as for :func:`quantize`.
 
     Returns
     -------
@@ -349,24 +370,25 @@ def encode(x, fmt, *, dtype=None, out=None, **options):
     if not isinstance(dtype, torch.dtype):
         raise TypeError(f"dtype must be a torch.dtype, got {dtype!r}")
     shape, _ = tensor_values_layout(tensor, "x")
+    numpy_options = _numpy_options(options)
     if dtype.is_floating_point:
         if _grid(dtype) != fmt:
             raise ValueError(f"a {dtype} tensor does not hold {fmt.name} codes; pass an integer dtype")
         result = _result(out, _packed_shape(shape, "x") if dtype == _PACKED else shape, dtype)
         if dtype == _PACKED:
-            _pack_into(codec.encode(tensor, fmt, **options), result)
+            _pack_into(codec.encode(tensor, fmt, **numpy_options), result)
         else:
-            codec.encode(tensor, fmt, out=tensor_bits(result), **options)  # the kernel writes the tensor's bits
-        return _done(result, out)
+            codec.encode(tensor, fmt, out=tensor_bits(result), **numpy_options)  # the kernel writes the bits
+        return _done(result, out, options)
     if dtype == torch.bool or dtype.is_complex or torch.iinfo(dtype).max < (1 << fmt.bits) - 1:
         raise ValueError(f"a {dtype} tensor cannot hold every {fmt.name} code (0..{(1 << fmt.bits) - 1})")
     result = _result(out, shape, dtype)
     target = result.numpy()
     if target.dtype == fmt.code_dtype:
-        codec.encode(tensor, fmt, out=target, **options)
+        codec.encode(tensor, fmt, out=target, **numpy_options)
     else:
-        target[...] = codec.encode(tensor, fmt, **options)
-    return _done(result, out)
+        target[...] = codec.encode(tensor, fmt, **numpy_options)
+    return _done(result, out, options)
 
 
 def decode(codes, fmt, *, dtype=torch.float32, out=None):
