@@ -13,6 +13,7 @@ from .codec import decode, encode, quantize
 from .explain import Explanation, explain  # eager: importing the submodule would rebind the name to it
 from .finfo import finfo
 from .formats import ALIASES, BUILTIN_FORMATS, Format, format_names, get_format
+from .interop import as_ml_dtypes
 from .rounding import (
     DETERMINISTIC_MODES,
     FLAG_INEXACT,
@@ -81,6 +82,7 @@ __all__ = [
     "encode",
     "decode",
     "quantize",
+    "as_ml_dtypes",
     "ROUNDING_MODES",
     "DETERMINISTIC_MODES",
     "OVERFLOW_POLICIES",
