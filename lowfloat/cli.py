@@ -324,8 +324,16 @@ def _register_training(subparsers) -> None:
     register(subparsers)
 
 
+def _register_check(subparsers) -> None:
+    """``lowfloat check``, from :mod:`lowfloat.testing.commands`."""
+    from .testing.commands import register
+
+    register(subparsers)
+
+
 #: The subcommands, in the order ``lowfloat --help`` lists them.
-COMMANDS = [_register_explain, _register_table, _register_info, _register_quantize, _register_training]
+COMMANDS = [_register_explain, _register_table, _register_info, _register_quantize, _register_training,
+            _register_check]  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
