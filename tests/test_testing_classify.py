@@ -69,6 +69,7 @@ def one(x, expected, actual, fmt, dtype="float32", **options) -> str:
         (440.0, 448.0, np.nan, "e4m3", "float32", "overflow"),
         (432.0, 448.0, 416.0, "e4m3", "float32", "tie"),  # below max, finite answers: an ordinary tie
         (65520.0, np.inf, 65504.0, "fp16", "float32", "overflow"),
+        (-(2.0**127), np.nan, 2.0**127, "e8m0", "float32", "nan_inf"),  # negative into E8M0: no value at all
         # NaN or infinite answers elsewhere
         (1.0, 1.0, np.nan, "e4m3", "float32", "nan_inf"),
         (1.0, 1.0, np.inf, "fp16", "float32", "nan_inf"),

@@ -9,7 +9,8 @@ passes, in this order:
    answer for ``float32(x)``, and ``float32(x) != x`` -- the cast rounded
    into float32 first, and that rounding landed on (or crossed) a tie.
 3. ``overflow``: ``|x| >= max``, or ``|x|`` lies above the value below
-   ``max`` and one of the two answers is infinite or NaN (an overflow too early).
+   ``max`` and one of the two answers is infinite or NaN (an overflow too
+   early); in an unsigned format (E8M0), positive ``x`` only.
 4. ``nan_inf``: one answer is NaN or infinite and the other is not (or they
    are different non-finite values).
 5. ``zero_sign``: both answers are zeros, of different signs.
@@ -93,6 +94,8 @@ def classify(x, expected, actual, fmt: Format, source: InputType, *, rounding: s
     # 3) the overflow threshold
     overflowed = ~np.isfinite(expected) | ~np.isfinite(actual)
     near_max = finite_x & ((magnitude >= fmt.max) | ((magnitude > next_below_max(fmt)) & overflowed))
+    if not fmt.signed:  # a negative x has no value in an unsigned format (E8M0) however small: not an overflow
+        near_max &= x64 > 0
     assign("overflow", near_max)
     # 4) NaN or infinity in the answers
     assign("nan_inf", ~np.isfinite(expected) | ~np.isfinite(actual))
