@@ -228,6 +228,20 @@ def test_given_inputs_must_be_values_of_the_input_type():
         check_cast(e4m3_codes, "e4m3", dtype="bfloat16", cases=np.float32([1 + 2**-10]))
 
 
+def test_a_cast_working_in_place_disturbs_neither_the_report_nor_the_callers_array():
+    def truncate_then_scribble(x):
+        codes = e4m3_codes(x, truncate=True)
+        x[...] = 1.0
+        return codes
+
+    given = hard_cases("e4m3", "float32")
+    kept = given.copy()
+    report = check_cast(truncate_then_scribble, "e4m3", dtype="float32", cases=given)
+    assert report.counts == check_cast(lambda x: e4m3_codes(x, truncate=True), "e4m3", dtype="float32").counts
+    assert np.array_equal(given.view(np.uint32), kept.view(np.uint32))
+    assert report.examples["other"][0].x != 1.0
+
+
 def test_nan_inputs_are_skipped_when_the_format_has_no_nan_code():
     report = check_cast(adapter("ml_dtypes", "fp4", "float32"), "fp4", dtype="float32")
     assert report.skipped == 8 and report.compared == hard_cases("fp4", "float32").size - 8

@@ -14,7 +14,7 @@ How one batch goes (:func:`run_batch`):
 
 1. make the inputs (hard cases, a range of bit patterns, random ones);
 2. lowfloat's answers, with the options given;
-3. the cast's answers, on a copy of the inputs;
+3. the cast's answers (it may work in place: the inputs are made again for step 5);
 4. compare (:func:`lowfloat.testing.compare.mismatches`);
 5. classify the mismatches only, and keep the first few of each class.
 """
@@ -79,7 +79,7 @@ class Batch:
         if kind == "random":
             seed, index, size = args
             return random_cases(self.fmt, self.source, size, seed=(seed, index))
-        return args[0]
+        return args[0].copy()  # the cast may work in place: never on the caller's array
 
 
 @dataclass
@@ -110,20 +110,25 @@ def run_batch(batch: Batch) -> BatchResult:
         expected = encode(kept, fmt, **options)
     else:
         expected = np.asarray(quantize(kept, fmt, **options), dtype=np.float64)
-    # 3) the cast's answers, on a copy it may change; the inputs overflow and hold signalling NaNs on
-    # purpose, so NumPy's warnings about that are noise here
+    # 3) the cast's answers; the inputs overflow and hold signalling NaNs on purpose, so NumPy's
+    # warnings about that are noise here
+    size, skipped = int(x.size), int(x.size - kept.size)
     with np.errstate(over="ignore", invalid="ignore"):
-        answers = batch.fn(x.copy())
-    actual = as_results(answers, fmt, output, x.size)
+        answers = batch.fn(x)
+    actual = as_results(answers, fmt, output, size)
     if keep is not None:
         actual = actual[keep]
     # 4) compare
     bad = mismatches(expected, actual, fmt, output)
     counts = np.zeros(len(_CLASS_NAMES), np.int64)
-    result = BatchResult(int(kept.size), int(x.size - kept.size), counts)
+    result = BatchResult(size - skipped, skipped, counts)
     if not bad.size:
         return result
-    # 5) classify the mismatches, keep the first few of each class
+    # 5) classify the mismatches, keep the first few of each class; the inputs are made again, as
+    # the cast may have worked in place on its array (copying it up front would cost every batch)
+    kept = batch.make_inputs()
+    if keep is not None:
+        kept = kept[keep]
     x_bad, expected_bad, actual_bad = kept[bad], expected[bad], actual[bad]
     kinds = classify(x_bad, result_values(expected_bad, fmt, output), result_values(actual_bad, fmt, output), fmt,
                      batch.source, **options)  # fmt: skip
@@ -148,10 +153,10 @@ def check_cast(fn, fmt, *, dtype, rounding="nearest_even", overflow=None, ftz=Fa
         for bfloat16 a float32 array holding bfloat16 values, see
         :mod:`lowfloat.testing.inputs`) and returns an array of the same
         length: codes (any integer dtype, or an ml_dtypes array) for
-        ``output="codes"``, floats for ``output="values"``.  It gets a copy
-        of the inputs, so it may work in place, and runs with NumPy's
-        overflow and invalid-value warnings off (the hard cases overflow and
-        hold signalling NaNs on purpose).
+        ``output="codes"``, floats for ``output="values"``.  It may work in
+        place on the array it gets (never the caller's), and runs with
+        NumPy's overflow and invalid-value warnings off (the hard cases
+        overflow and hold signalling NaNs on purpose).
     fmt : Format or str
         The format ``fn`` casts into.
     dtype : str or numpy dtype

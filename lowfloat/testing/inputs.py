@@ -117,7 +117,9 @@ class InputType:
         if bits.dtype.kind not in "ui":
             raise TypeError(f"bit patterns must be integers, got dtype {bits.dtype}")
         wide = np.dtype(f"uint{8 * self.storage.itemsize}")
-        carried = bits.astype(wide) << wide.type(self._shift())
+        carried = bits.astype(wide, copy=False)
+        if self._shift():
+            carried = carried << wide.type(self._shift())
         return carried.view(self.storage)
 
     def to_bits(self, x) -> np.ndarray:
