@@ -213,6 +213,20 @@ def test_a_process_pool_runs_a_picklable_cast_and_refuses_a_local_one():
             check_cast(lambda x: cast(x), "fp16", dtype="float32", executor=pool)
 
 
+def test_a_dask_cluster_runs_the_batches_through_get_executor():
+    distributed = pytest.importorskip("distributed")
+
+    def bug(x):
+        return e4m3_codes(x, truncate=True)
+
+    serial = check_cast(bug, "e4m3", dtype="float64", cases=20_000, batch_size=2_000)
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None)
+    with cluster, distributed.Client(cluster) as client:
+        report = check_cast(bug, "e4m3", dtype="float64", cases=20_000, batch_size=2_000,
+                            executor=client.get_executor())  # fmt: skip
+    assert report == serial and report.examples == serial.examples
+
+
 def test_exhaustive_16_bit_inputs_and_ranges_of_bit_patterns():
     report = check_cast(adapter("numpy", "fp16", "bfloat16"), "fp16", dtype="bfloat16", cases="exhaustive")
     assert report.ok and report.compared == 65536 and report.cases == "every bfloat16 input: 65,536"

@@ -21,7 +21,6 @@ How one batch goes (:func:`run_batch`):
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -397,7 +396,3 @@ def _run(batches: list, executor, bar: Progress) -> list:
 
 def _size(batch: Batch, result: BatchResult) -> int:
     return result.compared + result.skipped
-
-
-def _default_workers() -> int:
-    return os.cpu_count() or 1

@@ -35,7 +35,7 @@ class Mismatch:
     """
 
     bits: int
-    x: np.generic
+    x: np.generic = field(compare=False)  # the bits say it all, and a NaN would never equal itself
     expected: int | float
     actual: int | float
     kind: str
