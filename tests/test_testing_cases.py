@@ -95,6 +95,12 @@ def test_every_hard_case_is_of_its_kind_and_of_the_input_type(fmt, dtype):
         assert not wrong, f"{fmt} {dtype} {kind}: {wrong[:5]}"
 
 
+def test_hard_cases_are_a_new_writable_array_each_call():
+    first = hard_cases("e4m3", "float32")
+    first[...] = 0
+    assert first.flags.writeable and (hard_cases("e4m3", "float32").view(np.uint32) != 0).any()
+
+
 def test_bfloat16_hard_cases_are_float32_holding_bfloat16_values():
     x = hard_cases("e4m3", "bfloat16")
     assert x.dtype == np.float32

@@ -32,25 +32,30 @@ def nonempty(fmt, dtype, kind) -> bool:
     return kind == "random" or hard_cases(fmt, dtype, kinds=[kind]).size > 0
 
 
+def check_kind(fmt, dtype, kind):
+    """Draw inputs of one kind and check each one's dtype and kind."""
+    source = input_type(dtype)
+
+    @settings(max_examples=25, database=None)
+    @given(values(fmt, dtype, kinds=[kind]))
+    def check(x):
+        assert type(x) is source.storage.type
+        assert source.holds(np.array([x]))[0]
+        if kind != "random":
+            assert holds_kind(kind, x, fmt, source), (kind, x)
+
+    check()
+
+
 @pytest.mark.parametrize("dtype", INPUTS)
 @pytest.mark.parametrize("fmt", FORMATS, ids=str)
 def test_each_kind_draws_inputs_of_that_kind_and_of_the_dtype_asked_for(fmt, dtype):
-    source = input_type(dtype)
     for kind in VALUE_KINDS:
-        if not nonempty(fmt, dtype, kind):
+        if nonempty(fmt, dtype, kind):
+            check_kind(fmt, dtype, kind)
+        else:
             with pytest.raises(ValueError, match="has no inputs"):
                 values(fmt, dtype, kinds=[kind])
-            continue
-
-        @settings(max_examples=25, database=None)
-        @given(values(fmt, dtype, kinds=[kind]))
-        def check(x, kind=kind):
-            assert type(x) is source.storage.type
-            assert source.holds(np.array([x]))[0]
-            if kind != "random":
-                assert holds_kind(kind, x, fmt, source), (kind, x)
-
-        check()
 
 
 @pytest.mark.parametrize("dtype", INPUTS)

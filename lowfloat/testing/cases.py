@@ -100,7 +100,7 @@ def hard_cases(fmt, dtype="float32", level: int = 1, *, kinds=None) -> np.ndarra
     >>> hard_cases("e4m3", "bfloat16").dtype            # bfloat16 values, carried in float32
     dtype('float32')
     """
-    return input_type(dtype).from_bits(hard_case_bits(fmt, dtype, level, kinds=kinds))
+    return input_type(dtype).from_bits(hard_case_bits(fmt, dtype, level, kinds=kinds).copy())  # the caller's own
 
 
 def hard_case_bits(fmt, dtype="float32", level: int = 1, *, kinds=None) -> np.ndarray:

@@ -72,7 +72,7 @@ class Batch:
         kind, *args = self.inputs
         if kind == "hard":
             start, stop = args
-            return self.source.from_bits(hard_case_bits(self.fmt, self.source)[start:stop])
+            return self.source.from_bits(hard_case_bits(self.fmt, self.source)[start:stop].copy())
         if kind == "bits":
             return bit_range(self.source, *args)
         if kind == "random":
