@@ -116,11 +116,17 @@ def test_a_broken_user_function_is_a_usage_error(user_module, function, message,
     assert message in capsys.readouterr().err
 
 
+def test_help_has_examples_and_the_top_level_help_lists_check(capsys):
+    assert main(["check", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: lowfloat check") and "examples:\n  lowfloat check " in out
+    assert main(["--help"]) == 0 and "    check " in capsys.readouterr().out
+
+
 def test_the_command_runs_as_a_program_with_its_exit_status():
     ran = subprocess.run([sys.executable, "-m", "lowfloat", "check", "numpy", "-f", "e4m3"], capture_output=True,
                          text=True)  # fmt: skip
     assert ran.returncode == 2 and ran.stderr.startswith("lowfloat: error: numpy casts only into float16")
-    assert main(["check", "--help"]) == 0
 
 
 @pytest.mark.parametrize("name", ADAPTERS)
