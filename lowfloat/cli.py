@@ -324,6 +324,13 @@ def _register_training(subparsers) -> None:
     register(subparsers)
 
 
+def _register_check(subparsers) -> None:
+    """``lowfloat check``, from :mod:`lowfloat.testing.commands`."""
+    from .testing.commands import register
+
+    register(subparsers)
+
+
 #: The subcommands, in the order ``lowfloat --help`` lists them.
 def _register_warmup(subparsers):
     from .cache import register
@@ -332,7 +339,7 @@ def _register_warmup(subparsers):
 
 
 COMMANDS = [_register_explain, _register_table, _register_info, _register_quantize, _register_training,
-            _register_warmup]  # fmt: skip
+            _register_check, _register_warmup]  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
