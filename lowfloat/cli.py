@@ -331,13 +331,14 @@ def _register_check(subparsers) -> None:
     register(subparsers)
 
 
-#: The subcommands, in the order ``lowfloat --help`` lists them.
-def _register_warmup(subparsers):
+def _register_warmup(subparsers) -> None:
+    """``lowfloat warmup``, from :mod:`lowfloat.cache`."""
     from .cache import register
 
     register(subparsers)
 
 
+#: The subcommands, in the order ``lowfloat --help`` lists them.
 COMMANDS = [_register_explain, _register_table, _register_info, _register_quantize, _register_training,
             _register_check, _register_warmup]  # fmt: skip
 
