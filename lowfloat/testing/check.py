@@ -31,12 +31,12 @@ import numpy as np
 from ..codec import encode, quantize
 from ..formats import Format, get_format
 from ..options import check_switch
+from ..progress import Progress
 from ..rounding import check_overflow, check_rounding
 from .cases import bit_range, hard_case_bits, random_cases
 from .classify import MISMATCH_CLASSES, classify
 from .compare import OUTPUTS, as_results, mismatches, result_values
 from .inputs import InputType, input_type
-from .progress import Progress
 from .report import CastReport, Mismatch
 
 __all__ = ["check_cast", "assert_cast", "run_batch", "Batch", "BatchResult"]

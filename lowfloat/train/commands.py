@@ -17,9 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
 
+from ..progress import Progress
 from . import settings
 
 __all__ = ["register"]
@@ -42,37 +42,20 @@ _EXAMPLES_TRAIN = """examples:
 
 
 class _Progress:
-    """tqdm when installed, else a one-line counter on stderr; silent unless stderr is a terminal."""
+    """The ``progress(done, total, name)`` callbacks of ``train()`` and ``run_demo()``, drawn by ``Progress``."""
 
     def __init__(self, enabled: bool):
-        self.enabled = enabled and sys.stderr.isatty()
+        self.enabled = enabled
         self.bar = None
-        self.last = -1
 
     def __call__(self, done, total, name=""):
-        if not self.enabled:
-            return
         if self.bar is None:
-            try:
-                from tqdm import tqdm
-            except ImportError:
-                self.bar = False
-            else:
-                self.bar = tqdm(total=total, file=sys.stderr, unit="step", leave=False)
-        if self.bar:
-            self.bar.set_description(name, refresh=False)
-            self.bar.update(done - self.bar.n)
-            return
-        percent = 100 * done // total
-        if percent != self.last:
-            self.last = percent
-            print(f"\r{name:>14} {percent:3d}% ({done}/{total} steps)", end="", file=sys.stderr, flush=True)
+            self.bar = Progress(total, enabled=self.enabled, unit="steps")
+        self.bar.advance_to(done, name)
 
     def close(self):
-        if self.bar:
+        if self.bar is not None:
             self.bar.close()
-        elif self.enabled and self.last >= 0:
-            print("\r" + " " * 60 + "\r", end="", file=sys.stderr, flush=True)
 
 
 def _write_json(path, value):
