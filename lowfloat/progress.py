@@ -1,4 +1,4 @@
-"""A progress bar for long runs -- checks, training, warmup: tqdm when installed, else a line of text, on a terminal only."""
+"""A progress bar for long runs (checks, training, warmup): tqdm if installed, else a line of text; terminals only."""
 
 from __future__ import annotations
 
