@@ -140,16 +140,19 @@ def code_bits(fmt) -> int:
     return fmt.bits
 
 
-def round_to_codes(y: np.ndarray, fmt) -> np.ndarray:
+def round_to_codes(y: np.ndarray, fmt, *, ftz: bool = False) -> np.ndarray:
     """Codes of ``y`` rounded half to even onto ``fmt`` and saturated to +-max.
 
     Float formats: :func:`lowfloat.encode` with ``overflow="saturate"`` (NaN
-    gives NaN where the format has it, and is refused where it has not).
-    Integer formats: :func:`lowfloat.quantize` onto :attr:`IntFormat.grid`,
-    clamped to ``min .. max``; NaN is refused (integers have no NaN).
+    gives NaN where the format has it, and is refused where it has not) and
+    ``ftz``.  Integer formats: :func:`lowfloat.quantize` onto
+    :attr:`IntFormat.grid`, clamped to ``min .. max``; NaN is refused
+    (integers have no NaN), and ``ftz`` changes nothing: integers have no
+    subnormals (the grid's subnormal binade holds the integers below
+    ``2**(bits-1)``, which must not be flushed).
     """
     if not isinstance(fmt, IntFormat):
-        return encode(y, fmt, overflow="saturate")
+        return encode(y, fmt, overflow="saturate", ftz=ftz)
     if y.size and np.isnan(y).any():
         raise ValueError(f"NaN has no code in {fmt.name}")
     steps = np.asarray(quantize(y, fmt.grid, overflow="saturate"))  # n * 2**exponent, |n| <= 2**bits - 1; a new array
