@@ -24,7 +24,7 @@ Rows (per format):
     lowfloat.quantize(x, elem)       rounding the same array onto the element format, no scaling
     lowfloat.mx_quantize(x)          the subject ("floor" rule): amax per block, E8M0 scales, element codes
     mx_quantize(x).dequantize()      quantize and back to float32
-    block amax, Numba kernel         the amax pass alone (lowfloat.blocks.block_amax)
+    block amax, Numba kernel         the amax pass alone (lowfloat.scaling.blocks.block_amax)
     block amax, numpy max(abs)       what the kernel replaced
     gfloat quantize_block (scaled)   gfloat on --gfloat-blocks blocks, time scaled up to 2**size values
 
@@ -40,8 +40,8 @@ import numpy as np
 from _bench import Case, print_footer, print_header, print_table, time_interleaved, verdict
 
 import lowfloat
-from lowfloat.blocks import block_amax, make_tiling
-from lowfloat.mx import MX_FORMATS
+from lowfloat.scaling.blocks import block_amax, make_tiling
+from lowfloat.scaling.mx import MX_FORMATS
 
 try:
     from gfloat import formats as gfloat_formats

@@ -11,7 +11,8 @@ import pytest
 
 import lowfloat as lf
 from lowfloat import reference
-from lowfloat.integer import IntFormat, element_format
+from lowfloat.scaling.blocks import DEFAULT_SCALE_ROUNDING
+from lowfloat.scaling.integer import IntFormat, element_format
 
 SCALE_MODES = {"floor": "toward_zero", "ceil": "toward_positive", "nearest": "nearest_even"}
 
@@ -243,7 +244,7 @@ def test_default_scale_rounding_is_the_same_for_block_and_mx_and_is_ceil():
         for f in (lf.block_quantize, lf.mx_quantize)
     }
     assert defaults == {"block_quantize": "ceil", "mx_quantize": "ceil"}
-    assert lf.blocks.DEFAULT_SCALE_ROUNDING == "ceil"
+    assert DEFAULT_SCALE_ROUNDING == "ceil"
 
 
 def test_floor_keeps_400_as_384_with_e8m0_scales_in_block_and_mx():

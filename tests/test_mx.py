@@ -10,7 +10,7 @@ import pytest
 
 import lowfloat as lf
 from lowfloat import reference
-from lowfloat.integer import INT_FORMATS
+from lowfloat.scaling.integer import INT_FORMATS
 
 gfloat_block = pytest.importorskip("gfloat.block")
 gfloat_formats = pytest.importorskip("gfloat.formats")
@@ -70,7 +70,7 @@ def oracle_shared_exp(amax: Fraction, elem_max: Fraction, emax: int, rounding: s
 
 
 def oracle_mx_codes(block: np.ndarray, name: str, rounding: str):
-    element = lf.mx.MX_FORMATS[name]
+    element = lf.MX_FORMATS[name]
     is_int = isinstance(element, lf.IntFormat)
     elem_max = Fraction(element.max_value if is_int else element.max)
     amax = max(abs(Fraction(float(v))) for v in block)
@@ -108,7 +108,7 @@ def test_mxfp8_e4m3_block_max_500_clips_to_448_under_floor_and_rounds_to_512_und
 
 def test_mx_ceil_never_clips():
     x = mx_data(20).astype(np.float64)
-    for name, element in lf.mx.MX_FORMATS.items():
+    for name, element in lf.MX_FORMATS.items():
         q = lf.mx_quantize(x, name, scale_rounding="ceil")
         top = element.max_value if isinstance(element, lf.IntFormat) else element.max
         assert np.all(np.abs(x) <= top * q.scale.astype(np.float64))
@@ -119,7 +119,7 @@ def test_mx_non_finite_block_gets_nan_scale_and_only_that_block_is_nan():
     x[0, 5], x[1, 7] = np.nan, -np.inf
     for name in ("mxfp8_e4m3", "mxfp4", "mxint8"):
         q = lf.mx_quantize(x, name)
-        assert q.scale_codes[:, 0].tolist() == [0xFF, 0xFF, 127 - lf.mx.MX_FORMATS[name].emax]
+        assert q.scale_codes[:, 0].tolist() == [0xFF, 0xFF, 127 - lf.MX_FORMATS[name].emax]
         deq = q.dequantize()
         assert np.isnan(deq[:2]).all() and np.array_equal(deq[2], x[2])
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import lowfloat as lf
-from lowfloat.packing import packed_nbytes
+from lowfloat.scaling.packing import packed_nbytes
 
 # (format name, bits, signed integer codes?)
 PACKABLE = [

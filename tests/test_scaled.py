@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import lowfloat as lf
 from lowfloat import reference
-from lowfloat.integer import INT_FORMATS
+from lowfloat.scaling.integer import INT_FORMATS, code_values, element_format
 
 
 def fl32(value: Fraction) -> Fraction:
@@ -98,7 +98,7 @@ def test_int4_saturates_to_minus_8_and_7():
 def test_dequantize_error_is_within_half_an_element_ulp(fmt, data):
     x = np.float32(data)
     q = lf.scaled_quantize(x, fmt)
-    element = lf.integer.element_format(fmt)
+    element = element_format(fmt)
     if isinstance(element, lf.IntFormat):
         bound = 0.5 * np.abs(q.scale.astype(np.float64))  # half a step of the integer grid
         relative = 0.0
@@ -176,11 +176,11 @@ def test_explicit_scale_dequantizes_and_its_float32_reciprocal_quantizes(fmt):
     q = lf.scaled_quantize(x, fmt, scale=0.3)
     quant = fl32(1 / Fraction(float(np.float32(0.3))))
     assert q.scale == np.float32(0.3) and Fraction(float(q.quant_scale)) == quant
-    element = lf.integer.element_format(fmt)
+    element = element_format(fmt)
     expected = [oracle_int(float(v), quant, element) if isinstance(element, lf.IntFormat) else
                 oracle_code(float(v), quant, fmt) for v in x]  # fmt: skip
     np.testing.assert_array_equal(q.codes, np.array(expected, dtype=q.codes.dtype))
-    values = lf.integer.code_values(q.codes, element)
+    values = code_values(q.codes, element)
     np.testing.assert_array_equal(q.dequantize(), values * np.float32(0.3))
 
 

@@ -5,7 +5,7 @@ the multiplier that dequantizes them (``V ~ element * X``).
 
 1. ``amax`` = largest magnitude in the block;
 2. ``shared_exp`` by ``scale_rounding``, the rules of
-   :func:`lowfloat.block_quantize` (see :mod:`lowfloat.blocks`) for E8M0
+   :func:`lowfloat.block_quantize` (see :mod:`lowfloat.scaling.blocks`) for E8M0
    scales: ``ceil(log2(amax / elem_max))`` (``"ceil"``, the default: the
    smallest power of two that clips nothing, as Transformer Engine's MXFP8
    recipe), ``floor(log2(amax)) - emax_elem`` (``"floor"``, the rule the
@@ -61,6 +61,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..codec import decode, encode
+from ..formats import get_format
+from ..options import check_switch
 from .blocks import (
     DEFAULT_SCALE_ROUNDING,
     BlockArray,
@@ -71,10 +74,7 @@ from .blocks import (
     make_tiling,
     multiply_and_round,
 )
-from .codec import decode, encode
-from .formats import get_format
 from .integer import INT_FORMATS
-from .options import check_switch
 
 __all__ = ["MX_FORMATS", "mx_quantize", "nvfp4_quantize"]
 

@@ -30,8 +30,8 @@ from functools import cached_property
 
 import numpy as np
 
-from .codec import decode, encode, quantize
-from .formats import Format, get_format
+from ..codec import decode, encode, quantize
+from ..formats import Format, get_format
 
 __all__ = ["IntFormat", "INT_FORMATS", "element_format", "element_max", "round_to_codes", "code_values", "code_bits"]
 
@@ -52,7 +52,7 @@ class IntFormat:
 
     Examples
     --------
-    >>> from lowfloat.integer import INT_FORMATS
+    >>> from lowfloat.scaling.integer import INT_FORMATS
     >>> int8 = INT_FORMATS["int8"]
     >>> int8.min, int8.max, int8.max_value
     (-127, 127, 127.0)

@@ -62,14 +62,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arrays import as_real_array, check_out, kernel_input
-from .codec import encode, quantize
-from .formats import Format, get_format
+from ..arrays import as_real_array, check_out, kernel_input
+from ..codec import encode, quantize
+from ..formats import Format, get_format
+from ..kernels.amax import block_amax_kernel
+from ..options import check_switch
+from ..renamed import renamed_attribute_error, renamed_keywords
 from .integer import IntFormat, code_values, element_format, element_max, round_to_codes
-from .kernels.amax import block_amax_kernel
-from .options import check_switch
 from .packing import packed_nbytes
-from .renamed import renamed_attribute_error, renamed_keywords
 
 __all__ = ["BlockArray", "block_quantize", "SCALE_FORMATS", "SCALE_ROUNDINGS", "DEFAULT_SCALE_ROUNDING"]
 

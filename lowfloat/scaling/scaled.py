@@ -37,13 +37,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arrays import check_out
+from ..arrays import check_out
+from ..formats import Format
+from ..options import check_switch
+from ..renamed import renamed_attribute_error
 from .blocks import as_float_array, normalize_axis
-from .formats import Format
 from .integer import IntFormat, code_values, element_format, element_max, round_to_codes
-from .options import check_switch
 from .packing import packed_nbytes
-from .renamed import renamed_attribute_error
 
 __all__ = ["ScaledArray", "scaled_quantize"]
 
@@ -128,7 +128,7 @@ def quant_scale_from_amax(amax: np.ndarray, fmt_max: float, margin=0, power_of_t
     Examples
     --------
     >>> import numpy as np
-    >>> from lowfloat.scaled import quant_scale_from_amax
+    >>> from lowfloat.scaling.scaled import quant_scale_from_amax
     >>> quant_scale_from_amax(np.float32([1.0, 3.0, 0.0, np.inf]), 448.0)
     array([448.     , 149.33333,   1.     ,   1.     ], dtype=float32)
     >>> quant_scale_from_amax(np.float32([3.0]), 448.0, power_of_two=True)   # 149.33 down to 128

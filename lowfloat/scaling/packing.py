@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from .arrays import check_out
+from ..arrays import check_out
 from .integer import IntFormat, element_format
 
 __all__ = ["pack", "unpack", "packed_nbytes"]
