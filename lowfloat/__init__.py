@@ -13,7 +13,16 @@ from .codec import decode, encode, quantize
 from .explain import Explanation, explain  # eager: importing the submodule would rebind the name to it
 from .finfo import finfo
 from .formats import ALIASES, BUILTIN_FORMATS, Format, format_names, get_format
-from .rounding import DETERMINISTIC_MODES, OVERFLOW_POLICIES, ROUNDING_MODES
+from .rounding import (
+    DETERMINISTIC_MODES,
+    FLAG_INEXACT,
+    FLAG_INFINITE,
+    FLAG_INVALID,
+    FLAG_OVERFLOW,
+    FLAG_UNDERFLOW,
+    OVERFLOW_POLICIES,
+    ROUNDING_MODES,
+)
 
 # The rest of the public API is imported on first use (PEP 562), so that
 # ``import lowfloat`` pays only for the codec: each of these modules pulls in
@@ -27,6 +36,7 @@ _LAZY = {
     "IntFormat": "scaling.integer", "INT_FORMATS": "scaling.integer",
     "pack": "scaling.packing", "unpack": "scaling.packing",
     "table": "codetable",
+    "warmup": "cache",
 }  # fmt: skip
 
 
@@ -73,6 +83,11 @@ __all__ = [
     "ROUNDING_MODES",
     "DETERMINISTIC_MODES",
     "OVERFLOW_POLICIES",
+    "FLAG_INEXACT",
+    "FLAG_UNDERFLOW",
+    "FLAG_OVERFLOW",
+    "FLAG_INFINITE",
+    "FLAG_INVALID",
     "ALIASES",
     "BUILTIN_FORMATS",
     "FLOAT32",
@@ -113,4 +128,5 @@ __all__ = [
     "sum",
     "dot",
     "matmul",
+    "warmup",
 ]

@@ -325,7 +325,14 @@ def _register_training(subparsers) -> None:
 
 
 #: The subcommands, in the order ``lowfloat --help`` lists them.
-COMMANDS = [_register_explain, _register_table, _register_info, _register_quantize, _register_training]
+def _register_warmup(subparsers):
+    from .cache import register
+
+    register(subparsers)
+
+
+COMMANDS = [_register_explain, _register_table, _register_info, _register_quantize, _register_training,
+            _register_warmup]  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,8 +8,6 @@ input's own precision.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
 from .arrays import as_real_array, check_out, kernel_input

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import reference
 from .arrays import check_out
 from .codec import decode
 from .formats import Format, get_format
@@ -104,7 +105,8 @@ def table(fmt, *, out=None) -> np.ndarray:
 
     Notes
     -----
-    Values come from :func:`lowfloat.decode`; ``np.sort(t, order="value")``
+    Values come from :func:`lowfloat.reference.decode` (formats of up to 8
+    bits) or :func:`lowfloat.decode`; ``np.sort(t, order="value")``
     orders the rows by value, NaNs last.  -0 and +0 compare equal, so their
     order after sorting is not defined.
 
@@ -128,7 +130,10 @@ def table(fmt, *, out=None) -> np.ndarray:
         raise ValueError(f"table() lists formats of at most {_MAX_BITS} bits; {fmt.name} has {fmt.bits}")
     codes = np.arange(1 << fmt.bits, dtype=fmt.code_dtype)
     sign, exp_fields, man_fields = split_fields(codes, fmt)
-    values = decode(codes, fmt, dtype=np.float64)
+    if fmt.bits <= 8:  # a few hundred codes: the exact reference, which needs no kernel compiled
+        values = np.array([reference.decode(code, fmt) for code in codes.tolist()], np.float64)
+    else:
+        values = decode(codes, fmt, dtype=np.float64)
     dtype = np.dtype([
         ("code", fmt.code_dtype), ("sign", np.uint8), ("exponent", np.uint8), ("mantissa", np.uint16),
         ("bits", f"U{fmt.bits + 2}"), ("value", np.float64), ("kind", f"U{max(map(len, KINDS))}"),

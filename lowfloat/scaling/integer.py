@@ -33,7 +33,7 @@ import numpy as np
 from ..codec import decode, encode, quantize
 from ..formats import Format, get_format
 
-__all__ = ["IntFormat", "INT_FORMATS", "element_format", "element_max", "round_to_codes", "code_values", "code_bits"]
+__all__ = ["IntFormat", "INT_FORMATS", "element_format", "element_max", "round_to_codes", "code_values"]
 
 
 @dataclass(frozen=True)
@@ -133,11 +133,6 @@ def element_format(fmt, what: str = "fmt", *, allow_unsigned: bool = False):
 def element_max(fmt) -> float:
     """Largest finite value of an element format."""
     return fmt.max_value if isinstance(fmt, IntFormat) else fmt.max
-
-
-def code_bits(fmt) -> int:
-    """Width of one code in bits."""
-    return fmt.bits
 
 
 def round_to_codes(y: np.ndarray, fmt, *, ftz: bool = False) -> np.ndarray:
