@@ -3,7 +3,7 @@
 lowfloat is at version 0.x and renames without a deprecation period: a call
 or attribute that uses an old name fails at once, and the message says what
 to write instead.  Every renamed keyword argument and attribute is declared
-here, beside the function or class that renamed it, through the two helpers
+beside the function or class that renamed it, with one of the two functions
 below -- none is checked by hand.
 """
 
