@@ -32,11 +32,11 @@ from .rounding import (
 _LAZY = {
     "add": "arith", "sub": "arith", "mul": "arith", "div": "arith", "fma": "arith", "sqrt": "arith",
     "sum": "accumulate", "dot": "accumulate", "matmul": "accumulate",
-    "ScaledArray": "scaled", "scaled_quantize": "scaled",
-    "BlockArray": "blocks", "block_quantize": "blocks",
-    "MX_FORMATS": "mx", "mx_quantize": "mx", "nvfp4_quantize": "mx",
-    "IntFormat": "integer", "INT_FORMATS": "integer",
-    "pack": "packing", "unpack": "packing",
+    "ScaledArray": "scaling.scaled", "scaled_quantize": "scaling.scaled",
+    "BlockArray": "scaling.blocks", "block_quantize": "scaling.blocks",
+    "MX_FORMATS": "scaling.mx", "mx_quantize": "scaling.mx", "nvfp4_quantize": "scaling.mx",
+    "IntFormat": "scaling.integer", "INT_FORMATS": "scaling.integer",
+    "pack": "scaling.packing", "unpack": "scaling.packing",
     "table": "codetable",
     "warmup": "cache",
 }  # fmt: skip
