@@ -31,6 +31,7 @@ from .explain import explain
 from .finfo import finfo
 from .formats import ALIASES, format_names, get_format
 from .rounding import DETERMINISTIC_MODES, OVERFLOW_POLICIES, ROUNDING_MODES
+from .testing.vector_commands import register_vectors, register_verify
 
 __all__ = ["main", "format_table", "COMMANDS"]
 
@@ -332,7 +333,7 @@ def _register_warmup(subparsers):
 
 
 COMMANDS = [_register_explain, _register_table, _register_info, _register_quantize, _register_training,
-            _register_warmup]  # fmt: skip
+            _register_warmup, register_vectors, register_verify]  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -183,8 +183,8 @@ class VectorSpec:
             object.__setattr__(self, "input", _input_name(self.input))
         elif self.input is not None:
             if not _names_format(self.input, fmt):
-                raise ValueError(f"the operands of {self.op} are codes of {fmt.name}; "
-                                 f"--input/input applies to encode only, got {self.input!r}")  # fmt: skip
+                raise ValueError(f"the operands of {self.op} are codes of {fmt.name}; an input type "
+                                 f"(--input) applies to encode only, got {self.input!r}")  # fmt: skip
             object.__setattr__(self, "input", None)
         if self.rounding not in DETERMINISTIC_MODES:
             raise ValueError(f"test vectors need a deterministic rounding mode, one of "
@@ -690,7 +690,7 @@ class VerifyReport:
     Result mismatches are grouped as ``"NaN/inf"`` (a NaN or infinity on
     either side, or among the operands), ``"sign of zero"``, ``"overflow"``
     (either side at ``+-max``, or lowfloat's flags say OVERFLOW),
-    ``"subnormal"`` (either side below the smallest normal),
+    ``"subnormal"`` (either side a subnormal, or lowfloat's flags say UNDERFLOW),
     ``"one ulp"`` (neighbouring codes of one sign) and ``"other"``; flag
     mismatches by the flags missing and extra (``"missing underflow"``).
 
@@ -798,15 +798,62 @@ def read_vectors(source, spec: VectorSpec, name: str | None = None):
         name = name or getattr(source, "name", "<stream>")
         text = source.read()
     widths = [*spec.operand_bits, spec.fmt.bits, 5]  # flags: five bits
+    parsed = _read_fixed_width(text, widths)
+    if parsed is None:
+        parsed = _read_lines(text, widths, spec, name)
+    table, numbers = parsed
+    if not table.shape[0]:
+        raise VectorFileError(f"{name}: no cases (an empty file passes nothing)")
+    operands = tuple(table[:, i].copy() for i in range(len(spec.operand_bits)))
+    return operands, table[:, -2].copy(), table[:, -1].astype(np.uint8), numbers
+
+
+# the value of each ASCII character as a hex digit; -1 for the others
+_NIBBLES = np.full(256, -1, np.int8)
+for _digit in "0123456789abcdefABCDEF":
+    _NIBBLES[ord(_digit)] = int(_digit, 16)
+del _digit
+
+
+def _read_fixed_width(text: str, widths: list[int]):
+    """The fast path for files as :func:`write_vectors` writes them: every line of the same fixed-width
+    layout, one space apart.  Returns (table, line numbers), or None when the text is laid out otherwise.
+    """
+    digits = [_hex_digits(width) for width in widths]
+    length = sum(digits) + len(digits)  # the fields, the spaces between them and the newline
+    try:
+        data = np.frombuffer(text.encode("ascii"), np.uint8)
+    except UnicodeEncodeError:
+        return None
+    if not data.size or data.size % length:
+        return None
+    records = data.reshape(-1, length)
+    ends = np.cumsum(np.array(digits) + 1) - 1  # the space after each field, the newline after the last
+    if (records[:, ends[:-1]] != ord(" ")).any() or (records[:, ends[-1]] != ord("\n")).any():
+        return None
+    nibbles = _NIBBLES[records]
+    table = np.zeros((records.shape[0], len(widths)), np.uint64)
+    for column, (end, count, width) in enumerate(zip(ends, digits, widths, strict=True)):
+        field_nibbles = nibbles[:, end - count:end]
+        if (field_nibbles < 0).any():
+            return None
+        for k in range(count):
+            table[:, column] = (table[:, column] << np.uint64(4)) | field_nibbles[:, k].astype(np.uint64)
+        if (table[:, column] >> np.uint64(width)).any():
+            return None  # out of range: the slow path says where
+    return table, np.arange(1, records.shape[0] + 1, dtype=np.int64)
+
+
+def _read_lines(text: str, widths: list[int], spec: VectorSpec, name: str):
+    """Any whitespace between fields, any number of digits, blank lines; every bad line refused by number."""
     labels = [f"operand {i + 1}" for i in range(len(spec.operand_bits))] + ["result", "flags"]
-    expected_fields = len(widths)
     rows, numbers = [], []
     for number, line in enumerate(io.StringIO(text), start=1):
         fields = line.split()
         if not fields:
             continue
-        if len(fields) != expected_fields:
-            raise VectorFileError(f"{name}:{number}: expected {expected_fields} fields ({_layout(spec)}), "
+        if len(fields) != len(widths):
+            raise VectorFileError(f"{name}:{number}: expected {len(widths)} fields ({_layout(spec)}), "
                                   f"got {len(fields)}: {line.strip()!r}")  # fmt: skip
         row = []
         for text_field, width, label in zip(fields, widths, labels, strict=True):
@@ -819,16 +866,13 @@ def read_vectors(source, spec: VectorSpec, name: str | None = None):
             row.append(value)
         rows.append(row)
         numbers.append(number)
-    if not rows:
-        raise VectorFileError(f"{name}: no cases (an empty file passes nothing)")
-    table = np.array(rows, np.uint64).reshape(len(rows), expected_fields)
-    operands = tuple(table[:, i].copy() for i in range(len(spec.operand_bits)))
-    return operands, table[:, -2].copy(), table[:, -1].astype(np.uint8), np.array(numbers, np.int64)
+    return np.array(rows, np.uint64).reshape(len(rows), len(widths)), np.array(numbers, np.int64)
 
 
 def _layout(spec: VectorSpec) -> str:
-    operands = " ".join(f"{spec.input if spec.op == 'encode' else spec.fmt.name}" for _ in spec.operand_bits)
-    return f"{operands} {spec.fmt.name} flags"
+    count = len(spec.operand_bits)
+    kind = spec.input if spec.op == "encode" else spec.fmt.name
+    return f"{count} operand{'s' * (count > 1)} ({kind}), the result ({spec.fmt.name}), the flags"
 
 
 def verify_vectors(sources, fmt, op: str = "encode", *, input=None, rounding: str = "nearest_even",
@@ -927,7 +971,7 @@ def _result_kind(spec: VectorSpec, operands, result, expected, flags, expected_f
         return "sign of zero"
     if fmt.max in (abs(got), abs(want)) or expected_flags & FLAG_OVERFLOW:
         return "overflow"
-    if min(abs(got), abs(want)) < fmt.smallest_normal:
+    if any(0 < abs(v) < fmt.smallest_normal for v in (got, want)) or expected_flags & FLAG_UNDERFLOW:
         return "subnormal"
     magnitude = (1 << (fmt.bits - 1)) - 1 if fmt.signed else (1 << fmt.bits) - 1
     if (result ^ expected) & fmt.sign_code == 0 and abs((result & magnitude) - (expected & magnitude)) == 1:
