@@ -74,6 +74,16 @@ def test_every_operation_round_trips_through_a_file_on_disk(op, tmp_path):
     assert report.sources == [str(path)]
 
 
+@pytest.mark.parametrize(("fmt", "op", "input_type"), [("e4m3", "encode", "float32"), ("bf16", "mul", None)])
+def test_ftz_daz_and_saturation_change_the_lines_and_verify_with_the_same_settings(fmt, op, input_type):
+    plain = text_of(fmt, op, input=input_type, count=300)
+    for settings in (dict(ftz=True), dict(daz=True), dict(overflow="saturate")):
+        text = text_of(fmt, op, input=input_type, count=300, **settings)
+        assert text != plain, settings
+        assert verify_vectors(io.StringIO(text), fmt, op, input=input_type, **settings).ok, settings
+        assert not verify_vectors(io.StringIO(text), fmt, op, input=input_type).ok, settings
+
+
 def test_verifying_with_other_settings_than_the_file_finds_mismatches():
     text = text_of("e5m2", "encode", input="float32", count=200)
     report = verify_vectors(io.StringIO(text), "e5m2", input="float32", rounding="toward_zero")

@@ -722,7 +722,7 @@ class VerifyReport:
 
     def __str__(self) -> str:
         files = f"{len(self.sources)} file{'s' * (len(self.sources) != 1)}"
-        lines = [f"{self.spec.describe()}: {files}, {self.cases} cases"]
+        lines = [f"{self.spec.describe()}: {files}, {self.cases} case{'s' * (self.cases != 1)}"]
         if self.ok:
             lines.append(f"all {self.cases} results and flags equal lowfloat's")
             return "\n".join(lines)
