@@ -142,7 +142,7 @@ INPUT_NAMES = {16: "float16", 32: "float32", 64: "float64"}
 def cast_cases(function: str) -> np.ndarray:
     """Input bits for a cast: the vector generator's hard cases (sampled), specials, uniform random bits."""
     source, target, _ = (int(g) if g else g for g in _NAME.fullmatch(function).groups())
-    hard = make_vectors(FORMATS[target], "encode", input=INPUT_NAMES[source], count=2048, seed=source + target)
+    hard = make_vectors(FORMATS[target], "encode", dtype=INPUT_NAMES[source], count=2048, seed=source + target)
     specials = special_operands(source) if source < 64 else _widened_specials()
     if source > target:  # a narrowing cast: its rounding thresholds too
         specials = np.concatenate([specials, thresholds(source, FORMATS[target])])
@@ -405,7 +405,7 @@ def test_float32_sqrt_is_the_exact_root_rounded(rounding):
 @pytest.mark.parametrize("rounding", DETERMINISTIC_MODES)
 def test_vector_file_for_float32_to_float16_equals_softfloat_line_by_line(rounding, tininess):
     text = io.StringIO()
-    write_vectors(text, "fp16", "encode", input="float32", rounding=rounding, tininess=tininess, count=1000, seed=9)
+    write_vectors(text, "fp16", "encode", dtype="float32", rounding=rounding, tininess=tininess, count=1000, seed=9)
     lines = sample(np.array(text.getvalue().splitlines()), 3000, seed=10)
     operands, results, flags = (np.array([int(line.split()[i], 16) for line in lines], np.uint64) for i in range(3))
     expected, expected_flags = softfloat_call("f32_to_f16", [operands], rounding, tininess)

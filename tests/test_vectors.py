@@ -56,8 +56,8 @@ def rows_of(text: str) -> list[list[int]]:
 
 @pytest.mark.parametrize(("fmt", "op", "input_type"), CASES, ids=lambda v: str(v))
 def test_written_vectors_verify_as_equal(fmt, op, input_type):
-    text = text_of(fmt, op, input=input_type, rounding="toward_positive", tininess="before", count=500)
-    report = verify_vectors(io.StringIO(text), fmt, op, input=input_type, rounding="toward_positive",
+    text = text_of(fmt, op, dtype=input_type, rounding="toward_positive", tininess="before", count=500)
+    report = verify_vectors(io.StringIO(text), fmt, op, dtype=input_type, rounding="toward_positive",
                             tininess="before")  # fmt: skip
     assert report.ok, str(report)
     assert report.cases == len(text.splitlines()) > 250  # (FP6 has no code for the NaN of a negative root)
@@ -67,7 +67,7 @@ def test_written_vectors_verify_as_equal(fmt, op, input_type):
 @pytest.mark.parametrize("op", list(OPERATIONS))
 def test_every_operation_round_trips_through_a_file_on_disk(op, tmp_path):
     path = tmp_path / f"{op}.txt"
-    options = dict(input="float16" if op == "encode" else None, rounding="toward_zero", overflow="saturate")
+    options = dict(dtype="float16" if op == "encode" else None, rounding="toward_zero", overflow="saturate")
     written = write_vectors(path, "e4m3", op, level=2, count=2000, **options)  # fma: 24 bits, so not exhaustive
     report = verify_vectors([path], "e4m3", op, **options)
     assert report.ok and report.cases == written
@@ -76,17 +76,17 @@ def test_every_operation_round_trips_through_a_file_on_disk(op, tmp_path):
 
 @pytest.mark.parametrize(("fmt", "op", "input_type"), [("e4m3", "encode", "float32"), ("bf16", "mul", None)])
 def test_ftz_daz_and_saturation_change_the_lines_and_verify_with_the_same_settings(fmt, op, input_type):
-    plain = text_of(fmt, op, input=input_type, count=300)
+    plain = text_of(fmt, op, dtype=input_type, count=300)
     for settings in (dict(ftz=True), dict(daz=True), dict(overflow="saturate")):
-        text = text_of(fmt, op, input=input_type, count=300, **settings)
+        text = text_of(fmt, op, dtype=input_type, count=300, **settings)
         assert text != plain, settings
-        assert verify_vectors(io.StringIO(text), fmt, op, input=input_type, **settings).ok, settings
-        assert not verify_vectors(io.StringIO(text), fmt, op, input=input_type).ok, settings
+        assert verify_vectors(io.StringIO(text), fmt, op, dtype=input_type, **settings).ok, settings
+        assert not verify_vectors(io.StringIO(text), fmt, op, dtype=input_type).ok, settings
 
 
 def test_verifying_with_other_settings_than_the_file_finds_mismatches():
-    text = text_of("e5m2", "encode", input="float32", count=200)
-    report = verify_vectors(io.StringIO(text), "e5m2", input="float32", rounding="toward_zero")
+    text = text_of("e5m2", "encode", dtype="float32", count=200)
+    report = verify_vectors(io.StringIO(text), "e5m2", dtype="float32", rounding="toward_zero")
     assert not report.ok and report.results and "one ulp" in {m.kind for m in report.results}
 
 
@@ -94,12 +94,12 @@ def test_verifying_with_other_settings_than_the_file_finds_mismatches():
 
 
 def test_lines_have_testfloat_layout_upper_case_hex_of_fixed_width():
-    text = text_of("fp16", "encode", input="float32", count=10)
+    text = text_of("fp16", "encode", dtype="float32", count=10)
     assert "3F800001 3C00 01" in text.splitlines()  # TestFloat's own example
     for fmt, op, input_type, widths in [("fp16", "encode", "float32", [8, 4, 2]), ("e4m3", "fma", None, [2] * 5),
                                         ("e2m1", "add", None, [1, 1, 1, 2]), ("fp32", "encode", "float64", [16, 8, 2]),
                                         ("tf32", "sqrt", None, [5, 5, 2])]:  # fmt: skip
-        for line in text_of(fmt, op, input=input_type, count=50).splitlines()[::97]:
+        for line in text_of(fmt, op, dtype=input_type, count=50).splitlines()[::97]:
             fields = line.split(" ")
             assert [len(f) for f in fields] == widths, line
             assert line == line.upper()
@@ -108,7 +108,7 @@ def test_lines_have_testfloat_layout_upper_case_hex_of_fixed_width():
 @pytest.mark.parametrize(("fmt", "op", "input_type"), CASES, ids=lambda v: str(v))
 def test_every_line_equals_the_exact_reference(fmt, op, input_type):
     fmt = lf.get_format(fmt)
-    vectors = make_vectors(fmt, op, input=input_type, rounding="nearest_away", tininess="before", count=200)
+    vectors = make_vectors(fmt, op, dtype=input_type, rounding="nearest_away", tininess="before", count=200)
     rng = np.random.default_rng(0)
     for i in rng.choice(len(vectors), min(300, len(vectors)), replace=False):
         operands = [int(a[i]) for a in vectors.operands]
@@ -139,7 +139,7 @@ def _operand_scalar(code: int, fmt):
 
 
 def test_level_two_is_exhaustive_up_to_sixteen_operand_bits():
-    every_bf16 = make_vectors("e5m2", "encode", input="bfloat16", level=2)
+    every_bf16 = make_vectors("e5m2", "encode", dtype="bfloat16", level=2)
     assert np.array_equal(every_bf16.operands[0], np.arange(1 << 16))
     pairs = make_vectors("e4m3", "add", level=2)
     assert len(pairs) == 1 << 16 and len(set(zip(*(a.tolist() for a in pairs.operands), strict=True))) == 1 << 16
@@ -150,14 +150,14 @@ def test_level_two_is_exhaustive_up_to_sixteen_operand_bits():
 
 
 def test_encode_hard_cases_hold_grid_midpoints_neighbours_and_specials():
-    inputs = set(make_vectors("e4m3", "encode", input="float32", count=0).operands[0].tolist())
+    inputs = set(make_vectors("e4m3", "encode", dtype="float32", count=0).operands[0].tolist())
     bits = lambda x: int(np.float32(x).view(np.uint32))  # noqa: E731
     for x in [448.0, 464.0, 1.0625, 2.0**-6, 2.0**-10, 2.0**-9 * 1.5, 0.0, -0.0, np.inf, -np.inf, -464.0]:
         assert bits(x) in inputs, x
     for tie in [464.0, 1.0625, 2.0**-10]:  # midpoints, and one float32 ulp either side
         assert {bits(tie) - 1, bits(tie) + 1} <= inputs, tie
     assert {0x7FC00000, 0x7F800001, 0xFFC00000, 0xFF800001} <= inputs  # quiet and signalling NaNs
-    flags = make_vectors("e4m3", "encode", input="float32", count=0).flags
+    flags = make_vectors("e4m3", "encode", dtype="float32", count=0).flags
     assert {0, FLAG_INEXACT, FLAG_INEXACT | FLAG_UNDERFLOW, FLAG_INEXACT | FLAG_OVERFLOW, FLAG_INVALID} <= set(
         flags.tolist())
 
@@ -187,7 +187,7 @@ def test_results_without_a_code_are_left_out_of_the_files():
     division = make_vectors("e2m1", "div", level=2)
     assert len(division) == 256 - 4  # (+-0) / (+-0)
     assert not any(x & 7 == 0 and y & 7 == 0 for x, y in zip(*division.operands, strict=True))
-    casts = make_vectors("e2m1", "encode", input="float16", level=2)
+    casts = make_vectors("e2m1", "encode", dtype="float16", level=2)
     assert len(casts) == (1 << 16) - 2 * 1023  # every float16 but the NaNs of both signs
 
 
@@ -203,10 +203,10 @@ def corrupted(text: str, line: int, field: int, value: str) -> str:
 
 
 def test_a_wrong_result_is_reported_with_its_file_line_and_kind():
-    text = text_of("fp16", "encode", input="float32", count=0)
+    text = text_of("fp16", "encode", dtype="float32", count=0)
     lines = text.splitlines()
     number = lines.index("3F801000 3C00 01") + 1  # 1 + 2**-11, a tie that goes to the even code
-    report = verify_vectors(io.StringIO(corrupted(text, number, 1, "3C01")), "fp16", input="float32")
+    report = verify_vectors(io.StringIO(corrupted(text, number, 1, "3C01")), "fp16", dtype="float32")
     assert not report.ok and not report.flags
     (mismatch,) = report.results
     assert (mismatch.source, mismatch.line, mismatch.result, mismatch.expected) == ("<stream>", number, 0x3C01, 0x3C00)
@@ -313,9 +313,9 @@ def test_several_files_are_verified_together_with_their_own_names(tmp_path):
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     (dict(fmt="fp16", op="log"), "unknown operation 'log'"),
-    (dict(fmt="fp16", op="encode"), "encode needs the input type"),
-    (dict(fmt="fp16", op="encode", input="int8"), "unknown input type 'int8'"),
-    (dict(fmt="fp16", op="add", input="float32"), "the operands of add are codes of float16"),
+    (dict(fmt="fp16", op="encode"), "encode needs the input dtype"),
+    (dict(fmt="fp16", op="encode", dtype="int8"), "unknown input dtype 'int8'"),
+    (dict(fmt="fp16", op="add", dtype="float32"), "the operands of add are codes of float16"),
     (dict(fmt="fp16", op="add", rounding="stochastic"), "deterministic rounding mode"),
     (dict(fmt="fp16", op="add", tininess="later"), "unknown tininess"),
     (dict(fmt="e4m3", op="add", overflow="inf"), "inf"),
@@ -327,7 +327,16 @@ def test_bad_settings_are_refused_with_a_message_naming_them(kwargs, message):
 
 
 def test_an_operation_accepts_its_own_format_as_input_type():
-    assert VectorSpec("fp16", "add", input="half").input is None
+    assert VectorSpec("fp16", "add", dtype="half").dtype is None
+
+
+def test_encode_takes_numpy_and_ml_dtypes_dtypes_as_its_input_type():
+    import ml_dtypes
+
+    assert VectorSpec("e4m3", dtype=np.float32).dtype == "float32"
+    assert VectorSpec("e4m3", dtype=np.dtype(ml_dtypes.bfloat16)).dtype == "bfloat16"
+    with pytest.raises(ValueError, match="unknown input dtype"):
+        VectorSpec("e4m3", dtype=np.int16)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [(dict(level=3), "level must be 1 or 2"),
@@ -366,4 +375,4 @@ def test_verify_command_exits_zero_one_and_two(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert main(["vectors", "--format", "fp16", "--op", "add", "--rounding", "stochastic"]) == 2
     assert main(["vectors", "--format", "fp16", "--op", "encode"]) == 2  # no --input
-    assert "encode needs the input type" in capsys.readouterr().err
+    assert "encode needs the input dtype" in capsys.readouterr().err

@@ -6,7 +6,7 @@ text format and checks an implementation's results written the same way.
 
 from . import vectors
 from .vectors import (
-    INPUTS,
+    DTYPES,
     OPERATIONS,
     Mismatch,
     VectorFileError,

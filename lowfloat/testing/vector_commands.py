@@ -2,10 +2,10 @@
 
 :func:`register_vectors` and :func:`register_verify` add the subcommands to
 an argparse subparsers object (:mod:`lowfloat.cli` lists them in its
-``COMMANDS``).  Both read the settings of a vector file -- format, operation,
-input type, rounding, tininess, overflow, FTZ, DAZ -- from one table,
-:data:`SPEC_OPTIONS`, whose entries are the fields of
-:class:`lowfloat.testing.VectorSpec`.
+``COMMANDS``).  Both read the settings of a vector file -- format,
+operation, input type (``--input``, the field ``dtype``), rounding,
+tininess, overflow, FTZ, DAZ -- from one table, :data:`SPEC_OPTIONS`, whose
+entries are the fields of :class:`lowfloat.testing.VectorSpec`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from ..rounding import DETERMINISTIC_MODES, OVERFLOW_POLICIES, TININESS
-from .vectors import INPUTS, OPERATIONS, RANDOM_CASES, VectorSpec, verify_vectors, write_vectors
+from .vectors import DTYPES, OPERATIONS, RANDOM_CASES, VectorSpec, verify_vectors, write_vectors
 
 __all__ = ["register_vectors", "register_verify", "SPEC_OPTIONS"]
 
@@ -24,8 +24,8 @@ RAW = argparse.RawDescriptionHelpFormatter
 SPEC_OPTIONS = (
     ("fmt", "--format", dict(required=True, metavar="FORMAT", help="the result's format, e.g. fp16, e4m3, e2m1")),
     ("op", "--op", dict(required=True, choices=list(OPERATIONS), help="the operation")),
-    ("input", "--input", dict(metavar="TYPE", help=f"encode's input type: {', '.join(INPUTS)} "
-                                                   "(the operations read codes of --format)")),
+    ("dtype", "--input", dict(metavar="DTYPE", help=f"encode's input type: {', '.join(DTYPES)} "
+                                                    "(the operations read codes of --format)")),
     ("rounding", "--rounding", dict(default="nearest_even", choices=DETERMINISTIC_MODES,
                                     help="rounding mode (default nearest_even)")),
     ("tininess", "--tininess", dict(default="after", choices=TININESS,

@@ -15,7 +15,7 @@ in the same layout and checks every line::
 Operands
 --------
 ``encode``
-    One operand: the bits of a float of type ``input`` (float16, bfloat16,
+    One operand: the bits of a float of type ``dtype`` (float16, bfloat16,
     float32 or float64); the result is its code in ``fmt``.
 ``add``, ``sub``, ``mul``, ``div``, ``fma``, ``sqrt``
     Codes of ``fmt`` itself -- the inputs of a unit that computes in
@@ -64,6 +64,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import reference
 from ..codec import decode, encode, quantize
 from ..formats import Format, get_format
 from ..options import check_switch
@@ -81,7 +82,7 @@ from ..rounding import (
 
 __all__ = [
     "OPERATIONS",
-    "INPUTS",
+    "DTYPES",
     "VectorSpec",
     "Vectors",
     "make_vectors",
@@ -93,11 +94,11 @@ __all__ = [
     "VectorFileError",
 ]
 
-#: The operations a vector file can hold, with their number of operands.
-OPERATIONS = {"encode": 1, "add": 2, "sub": 2, "mul": 2, "div": 2, "fma": 3, "sqrt": 1}
+#: The operations a vector file can hold, with their number of operands: casts and the arithmetic.
+OPERATIONS = {"encode": 1, **reference.OPERATIONS}
 
-#: The float types ``encode`` reads, with their other names.
-INPUTS = {
+#: The float types ``encode`` reads (its ``dtype``), with their other names.
+DTYPES = {
     "float16": ("fp16", "half"),
     "bfloat16": ("bf16",),
     "float32": ("fp32", "single"),
@@ -117,13 +118,19 @@ _FLAG_BITS = (FLAG_INVALID, FLAG_INFINITE, FLAG_OVERFLOW, FLAG_UNDERFLOW, FLAG_I
 # ------------------------------------------------------------------ the settings of one file
 
 
-def _input_name(text) -> str:
-    """The canonical name of an encode input type, or ValueError listing them."""
-    key = str(text).strip().lower()
-    for name, others in INPUTS.items():
+def _dtype_name(dtype) -> str:
+    """The canonical name of encode's input type -- a name, an alias or a NumPy dtype --, or ValueError."""
+    if isinstance(dtype, str):
+        key = dtype.strip().lower()
+    else:
+        try:
+            key = np.dtype(dtype).name  # ml_dtypes' bfloat16 is named "bfloat16" too
+        except TypeError:
+            key = None
+    for name, others in DTYPES.items():
         if key == name or key in others:
             return name
-    raise ValueError(f"unknown input type {text!r}; expected one of {', '.join(INPUTS)}")
+    raise ValueError(f"unknown input dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
 
 
 @dataclass(frozen=True)
@@ -139,10 +146,11 @@ class VectorSpec:
         The result's format (a name is looked up with :func:`lowfloat.get_format`).
     op : str
         One of :data:`OPERATIONS`.
-    input : str or None
-        ``encode`` only: the operand's float type, one of :data:`INPUTS`
-        (aliases such as ``"fp32"`` are accepted).  The other operations read
-        codes of ``fmt`` and take None (or ``fmt``'s own name).
+    dtype : str or None
+        ``encode`` only: the operand's float type, one of :data:`DTYPES`
+        (aliases such as ``"fp32"`` and NumPy dtypes are accepted).  The
+        other operations read codes of ``fmt`` and take None (or ``fmt``'s
+        own name).
     rounding : str
         A deterministic rounding mode (:data:`lowfloat.DETERMINISTIC_MODES`).
     tininess : {"after", "before"}
@@ -154,8 +162,8 @@ class VectorSpec:
 
     Examples
     --------
-    >>> spec = VectorSpec("fp16", "encode", input="fp32")
-    >>> spec.input, spec.operand_bits, spec.describe()
+    >>> spec = VectorSpec("fp16", "encode", dtype="fp32")
+    >>> spec.dtype, spec.operand_bits, spec.describe()
     ('float32', (32,), 'encode float32 -> float16, nearest_even, tininess after')
     >>> VectorSpec("e4m3", "add", rounding="stochastic")
     Traceback (most recent call last):
@@ -165,7 +173,7 @@ class VectorSpec:
 
     fmt: Format
     op: str = "encode"
-    input: str | None = None
+    dtype: str | None = None
     rounding: str = "nearest_even"
     tininess: str = "after"
     overflow: str | None = None
@@ -178,14 +186,14 @@ class VectorSpec:
         if self.op not in OPERATIONS:
             raise ValueError(f"unknown operation {self.op!r}; expected one of {', '.join(OPERATIONS)}")
         if self.op == "encode":
-            if self.input is None:
-                raise ValueError(f"encode needs the input type, one of {', '.join(INPUTS)}")
-            object.__setattr__(self, "input", _input_name(self.input))
-        elif self.input is not None:
-            if not _names_format(self.input, fmt):
-                raise ValueError(f"the operands of {self.op} are codes of {fmt.name}; an input type "
-                                 f"(--input) applies to encode only, got {self.input!r}")  # fmt: skip
-            object.__setattr__(self, "input", None)
+            if self.dtype is None:
+                raise ValueError(f"encode needs the input dtype (--input), one of {', '.join(DTYPES)}")
+            object.__setattr__(self, "dtype", _dtype_name(self.dtype))
+        elif self.dtype is not None:
+            if not _names_format(self.dtype, fmt):
+                raise ValueError(f"the operands of {self.op} are codes of {fmt.name}; an input dtype "
+                                 f"(--input) applies to encode only, got {self.dtype!r}")  # fmt: skip
+            object.__setattr__(self, "dtype", None)
         if self.rounding not in DETERMINISTIC_MODES:
             raise ValueError(f"test vectors need a deterministic rounding mode, one of "
                              f"{', '.join(DETERMINISTIC_MODES)}; got {self.rounding!r}")  # fmt: skip
@@ -197,12 +205,12 @@ class VectorSpec:
     @property
     def operand_bits(self) -> tuple[int, ...]:
         """The width of each operand in bits."""
-        width = _INPUT_BITS[self.input] if self.op == "encode" else self.fmt.bits
+        width = _INPUT_BITS[self.dtype] if self.op == "encode" else self.fmt.bits
         return (width,) * OPERATIONS[self.op]
 
     def describe(self) -> str:
         """One line naming the operation and the settings."""
-        what = f"encode {self.input} -> {self.fmt.name}" if self.op == "encode" else f"{self.op} in {self.fmt.name}"
+        what = f"encode {self.dtype} -> {self.fmt.name}" if self.op == "encode" else f"{self.op} in {self.fmt.name}"
         extras = [f"overflow={self.overflow}"] if self.overflow else []
         extras += [name for name in ("ftz", "daz") if getattr(self, name)]
         return ", ".join([what, self.rounding, f"tininess {self.tininess}", *extras])
@@ -271,7 +279,7 @@ def _expected(spec: VectorSpec, operands: tuple[np.ndarray, ...]) -> tuple[np.nd
     size = operands[0].size
     flags = np.zeros(size, np.uint8)
     if spec.op == "encode":
-        values = _input_values(operands[0], spec.input)
+        values = _input_values(operands[0], spec.dtype)
         codable = ~np.isnan(values) if not fmt.has_nan else np.ones(size, bool)
         if not codable.all():  # NaN has no code here: compute the others, leave these out
             values = np.where(codable, values, values.dtype.type(0))
@@ -324,23 +332,19 @@ class Vectors:
         for row in zip(*columns, strict=True):
             yield template.format(*row)
 
-    def text(self) -> str:
-        """The whole file: one line per case, each ending in a newline."""
-        return "".join(line + "\n" for line in self.lines())
-
 
 def _hex_digits(bits: int) -> int:
     return (bits + 3) // 4
 
 
-def make_vectors(fmt, op: str = "encode", *, input=None, rounding: str = "nearest_even", tininess: str = "after",
+def make_vectors(fmt, op: str = "encode", *, dtype=None, rounding: str = "nearest_even", tininess: str = "after",
                  overflow=None, ftz: bool = False, daz: bool = False, level: int = 1, count: int | None = None,
                  seed: int = 0) -> Vectors:  # fmt: skip
     """Test cases for one operation in one format, with lowfloat's results and flags.
 
     Parameters
     ----------
-    fmt, op, input, rounding, tininess, overflow, ftz, daz
+    fmt, op, dtype, rounding, tininess, overflow, ftz, daz
         As the attributes of :class:`VectorSpec`.
     level : {1, 2}
         1: hard cases and ``count`` random ones; 2: exhaustive for operands
@@ -359,7 +363,7 @@ def make_vectors(fmt, op: str = "encode", *, input=None, rounding: str = "neares
     Raises
     ------
     ValueError
-        An unknown operation, format, input type or rounding mode, a
+        An unknown operation, format, input dtype or rounding mode, a
         stochastic mode, a level other than 1 or 2, a negative count.
 
     Examples
@@ -367,7 +371,7 @@ def make_vectors(fmt, op: str = "encode", *, input=None, rounding: str = "neares
     A tie in float16 (1 + 2**-11 lies halfway between 1 and 1 + 2**-10) and
     the first case beyond float16's range:
 
-    >>> vectors = make_vectors("fp16", input="float32", count=0)
+    >>> vectors = make_vectors("fp16", dtype="float32", count=0)
     >>> lines = set(vectors.lines())
     >>> "3F801000 3C00 01" in lines, "477FF000 7C00 05" in lines
     (True, True)
@@ -375,7 +379,7 @@ def make_vectors(fmt, op: str = "encode", *, input=None, rounding: str = "neares
     >>> len(add), next(iter(add.lines()))
     (65536, '00 00 00 00')
     """
-    spec = VectorSpec(fmt, op, input=input, rounding=rounding, tininess=tininess, overflow=overflow, ftz=ftz,
+    spec = VectorSpec(fmt, op, dtype=dtype, rounding=rounding, tininess=tininess, overflow=overflow, ftz=ftz,
                       daz=daz)  # fmt: skip
     if level not in (1, 2) or isinstance(level, bool):
         raise ValueError(f"level must be 1 or 2, got {level!r}")
@@ -455,7 +459,7 @@ def _exhaustive(widths: tuple[int, ...]) -> tuple[np.ndarray, ...]:
 
 def _hard_operands(spec: VectorSpec, rng) -> tuple[np.ndarray, ...]:
     if spec.op == "encode":
-        return (_cast_hard_inputs(spec.fmt, spec.input),)
+        return (_cast_hard_inputs(spec.fmt, spec.dtype),)
     return _op_hard_operands(spec.fmt, spec.op, rng)
 
 
@@ -604,7 +608,7 @@ def _random_operands(spec: VectorSpec, count: int, rng) -> tuple[np.ndarray, ...
     chosen = count - uniform
     bits = [rng.integers(0, 1 << width, uniform, dtype=np.uint64) for width in spec.operand_bits]
     if spec.op == "encode":
-        near = (_random_inputs_in_range(spec.fmt, spec.input, chosen, rng),)
+        near = (_random_inputs_in_range(spec.fmt, spec.dtype, chosen, rng),)
     else:
         near = _random_close_operands(spec.fmt, spec.op, chosen, rng)
     return tuple(np.concatenate([a, b]) for a, b in zip(bits, near, strict=True))
@@ -750,7 +754,7 @@ class VerifyReport:
         if spec.op == "encode":  # how lowfloat's answer came about, exactly
             from ..explain import explain
 
-            x = _input_values(np.array([mismatch.operands[0]], np.uint64), spec.input).astype(np.float64)[0]
+            x = _input_values(np.array([mismatch.operands[0]], np.uint64), spec.dtype).astype(np.float64)[0]
             if math.isfinite(x):
                 text += f": {explain(float(x), spec.fmt, rounding=spec.rounding, overflow=spec.overflow).decision}"
         return text
@@ -871,11 +875,11 @@ def _read_lines(text: str, widths: list[int], spec: VectorSpec, name: str):
 
 def _layout(spec: VectorSpec) -> str:
     count = len(spec.operand_bits)
-    kind = spec.input if spec.op == "encode" else spec.fmt.name
+    kind = spec.dtype if spec.op == "encode" else spec.fmt.name
     return f"{count} operand{'s' * (count > 1)} ({kind}), the result ({spec.fmt.name}), the flags"
 
 
-def verify_vectors(sources, fmt, op: str = "encode", *, input=None, rounding: str = "nearest_even",
+def verify_vectors(sources, fmt, op: str = "encode", *, dtype=None, rounding: str = "nearest_even",
                    tininess: str = "after", overflow=None, ftz: bool = False, daz: bool = False,
                    show: int = 5) -> VerifyReport:  # fmt: skip
     """Check an implementation's results, written as TestFloat lines, against lowfloat's.
@@ -888,7 +892,7 @@ def verify_vectors(sources, fmt, op: str = "encode", *, input=None, rounding: st
     ----------
     sources : path, text stream, or a list of them
         Files in the layout :func:`write_vectors` writes.
-    fmt, op, input, rounding, tininess, overflow, ftz, daz
+    fmt, op, dtype, rounding, tininess, overflow, ftz, daz
         The settings the results were computed with (:class:`VectorSpec`).
     show : int
         How many mismatches of each kind ``str(report)`` lists.
@@ -917,7 +921,7 @@ def verify_vectors(sources, fmt, op: str = "encode", *, input=None, rounding: st
       missing inexact (1 case):
         <stream>:2: 3C00 1000 -> flags 00 (none), expected 01 (inexact)
     """
-    spec = VectorSpec(fmt, op, input=input, rounding=rounding, tininess=tininess, overflow=overflow, ftz=ftz,
+    spec = VectorSpec(fmt, op, dtype=dtype, rounding=rounding, tininess=tininess, overflow=overflow, ftz=ftz,
                       daz=daz)  # fmt: skip
     if isinstance(sources, (str, os.PathLike)) or hasattr(sources, "read"):
         sources = [sources]
@@ -962,7 +966,7 @@ def _result_kind(spec: VectorSpec, operands, result, expected, flags, expected_f
     fmt = spec.fmt
     got, want = (float(decode(c, fmt)) for c in (result, expected))
     if spec.op == "encode":
-        inputs = _input_values(np.array(operands, np.uint64), spec.input).astype(np.float64)
+        inputs = _input_values(np.array(operands, np.uint64), spec.dtype).astype(np.float64)
     else:
         inputs = np.array([_operand_values(np.array([c], np.uint64), fmt)[0] for c in operands], np.float64)
     if not (math.isfinite(got) and math.isfinite(want)) or not np.isfinite(inputs).all():
