@@ -73,13 +73,18 @@ _NAME = re.compile(r"f(\d+)_(?:to_f(\d+)|(\w+))")
 _C = softfloat._softfloat
 
 
+def widths(function: str) -> tuple[int, int]:
+    """The operands' and the result's widths in bits of a SoftFloat function: f64_to_f16 -> (64, 16)."""
+    source, target, _ = _NAME.fullmatch(function).groups()
+    return int(source), int(target or source)
+
+
 def softfloat_call(function: str, operands, rounding: str, tininess: str = "after"):
     """Run SoftFloat's ``function`` ("f32_to_f16", "f16_mulAdd", ...) on rows of operand bits.
 
     Returns the result bits (uint64) and SoftFloat's exception flags (uint8), case by case.
     """
-    source, target, _ = _NAME.fullmatch(function).groups()
-    source, target = int(source), int(target or source)
+    source, target = widths(function)
     call = getattr(_C, function)
     set_bits, get_bits = getattr(_C, f"float{source}_t_v_set"), getattr(_C, f"float{target}_t_v_get")
     arguments = [getattr(_C, f"new_float{source}_t")() for _ in operands]
@@ -141,7 +146,7 @@ INPUT_NAMES = {16: "float16", 32: "float32", 64: "float64"}
 @functools.cache
 def cast_cases(function: str) -> np.ndarray:
     """Input bits for a cast: the vector generator's hard cases (sampled), specials, uniform random bits."""
-    source, target, _ = (int(g) if g else g for g in _NAME.fullmatch(function).groups())
+    source, target = widths(function)
     hard = make_vectors(FORMATS[target], "encode", dtype=INPUT_NAMES[source], count=2048, seed=source + target)
     specials = special_operands(source) if source < 64 else _widened_specials()
     if source > target:  # a narrowing cast: its rounding thresholds too
@@ -162,7 +167,7 @@ def thresholds(source: int, fmt) -> np.ndarray:
 
 
 def _widened_specials() -> np.ndarray:
-    """float64 bit patterns of the float32 specials and their neighbours (the cast thresholds of float32 and float16)."""
+    """float64 bit patterns of the float32 specials and their neighbours: the thresholds of float32 and float16."""
     singles = special_operands(32).astype(np.uint32).view(np.float32)
     with np.errstate(invalid="ignore"):
         wide = singles[~np.isnan(singles)].astype(np.float64).view(np.uint64)
@@ -249,7 +254,7 @@ def softfloat_misses_overflow(function: str, rounding: str, results, flags, lowf
 @pytest.mark.parametrize("rounding", DETERMINISTIC_MODES)
 @pytest.mark.parametrize("function", CASTS)
 def test_cast_equals_softfloat_results_and_flags(function, rounding, tininess):
-    source, target, _ = (int(g) if g else g for g in _NAME.fullmatch(function).groups())
+    source, target = widths(function)
     bits = cast_cases(function)
     flags = np.zeros(bits.size, np.uint8)
     codes = lf.encode(bits.astype(UINTS[source]).view(FLOATS[source]), FORMATS[target], rounding=rounding,
@@ -262,7 +267,7 @@ def test_cast_equals_softfloat_results_and_flags(function, rounding, tininess):
 @pytest.mark.parametrize("rounding", DETERMINISTIC_MODES)
 @pytest.mark.parametrize("function", CASTS)
 def test_cast_reference_equals_softfloat_results_and_flags(function, rounding):
-    source, target, _ = (int(g) if g else g for g in _NAME.fullmatch(function).groups())
+    source, target = widths(function)
     bits = sample(cast_cases(function), 300, seed=5)
     values = bits.astype(UINTS[source]).view(FLOATS[source])
     for tininess in TININESS:
