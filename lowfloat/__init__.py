@@ -13,6 +13,7 @@ from .codec import decode, encode, quantize
 from .explain import Explanation, explain  # eager: importing the submodule would rebind the name to it
 from .finfo import finfo
 from .formats import ALIASES, BUILTIN_FORMATS, Format, format_names, get_format
+from .interop import as_ml_dtypes
 from .rounding import (
     DETERMINISTIC_MODES,
     FLAG_INEXACT,
@@ -22,6 +23,7 @@ from .rounding import (
     FLAG_UNDERFLOW,
     OVERFLOW_POLICIES,
     ROUNDING_MODES,
+    flag_names,
 )
 
 # The rest of the public API is imported on first use (PEP 562), so that
@@ -30,11 +32,11 @@ from .rounding import (
 _LAZY = {
     "add": "arith", "sub": "arith", "mul": "arith", "div": "arith", "fma": "arith", "sqrt": "arith",
     "sum": "accumulate", "dot": "accumulate", "matmul": "accumulate",
-    "ScaledArray": "scaled", "scaled_quantize": "scaled",
-    "BlockArray": "blocks", "block_quantize": "blocks",
-    "MX_FORMATS": "mx", "mx_quantize": "mx", "nvfp4_quantize": "mx",
-    "IntFormat": "integer", "INT_FORMATS": "integer",
-    "pack": "packing", "unpack": "packing",
+    "ScaledArray": "scaling.scaled", "scaled_quantize": "scaling.scaled",
+    "BlockArray": "scaling.blocks", "block_quantize": "scaling.blocks",
+    "MX_FORMATS": "scaling.mx", "mx_quantize": "scaling.mx", "nvfp4_quantize": "scaling.mx",
+    "IntFormat": "scaling.integer", "INT_FORMATS": "scaling.integer",
+    "pack": "scaling.packing", "unpack": "scaling.packing",
     "table": "codetable",
     "warmup": "cache",
 }  # fmt: skip
@@ -80,6 +82,7 @@ __all__ = [
     "encode",
     "decode",
     "quantize",
+    "as_ml_dtypes",
     "ROUNDING_MODES",
     "DETERMINISTIC_MODES",
     "OVERFLOW_POLICIES",
@@ -88,6 +91,7 @@ __all__ = [
     "FLAG_OVERFLOW",
     "FLAG_INFINITE",
     "FLAG_INVALID",
+    "flag_names",
     "ALIASES",
     "BUILTIN_FORMATS",
     "FLOAT32",

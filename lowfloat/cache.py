@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .progress import Progress
+
 __all__ = ["warmup", "WarmupReport", "jobs"]
 
 # What each job compiles: (operation, format, data dtype, rounding mode, flags).  The formats stand
@@ -229,29 +231,17 @@ def warmup(*, processes: int | None = None, progress: bool | None = None, operat
     total = len(selected)
     show = sys.stderr.isatty() if progress is None else bool(progress)
     workers = max(1, min(processes or os.cpu_count() or 1, len(todo) or 1))
-    done = 0
-
-    def tick(count: int) -> None:
-        nonlocal done
-        done += count
-        if show:
-            width = 30
-            filled = width * done // max(len(todo), 1)
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{len(todo)} kernel signatures")
-            sys.stderr.flush()
-
     groups = _groups(todo)
     workers = min(workers, max(len(groups), 1))
-    if workers == 1:
-        for group in groups:
-            tick(_compile(group))
-    elif groups:
-        # fresh interpreters: a forked child would inherit this process's LLVM and thread state
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for future in as_completed([pool.submit(_compile, group) for group in groups]):
-                tick(future.result())
-    if show and todo:
-        sys.stderr.write("\n")
+    with Progress(len(todo), enabled=show, label="compiling", unit="kernel signatures") as bar:
+        if workers == 1:
+            for group in groups:
+                bar.update(_compile(group))
+        elif groups:
+            # fresh interpreters: a forked child would inherit this process's LLVM and thread state
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                for future in as_completed([pool.submit(_compile, group) for group in groups]):
+                    bar.update(future.result())
     return WarmupReport(len(todo), total - len(todo), time.perf_counter() - start, cache_dir())
 
 

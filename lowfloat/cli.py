@@ -31,7 +31,6 @@ from .explain import explain
 from .finfo import finfo
 from .formats import ALIASES, format_names, get_format
 from .rounding import DETERMINISTIC_MODES, OVERFLOW_POLICIES, ROUNDING_MODES
-from .testing.vector_commands import register_vectors, register_verify
 
 __all__ = ["main", "format_table", "COMMANDS"]
 
@@ -325,15 +324,30 @@ def _register_training(subparsers) -> None:
     register(subparsers)
 
 
-#: The subcommands, in the order ``lowfloat --help`` lists them.
-def _register_warmup(subparsers):
+def _register_check(subparsers) -> None:
+    """``lowfloat check``, from :mod:`lowfloat.testing.commands`."""
+    from .testing.commands import register
+
+    register(subparsers)
+
+
+def _register_vectors(subparsers) -> None:
+    """``lowfloat vectors`` and ``lowfloat verify``, from :mod:`lowfloat.testing.vector_commands`."""
+    from .testing.vector_commands import register
+
+    register(subparsers)
+
+
+def _register_warmup(subparsers) -> None:
+    """``lowfloat warmup``, from :mod:`lowfloat.cache`."""
     from .cache import register
 
     register(subparsers)
 
 
+#: The subcommands, in the order ``lowfloat --help`` lists them.
 COMMANDS = [_register_explain, _register_table, _register_info, _register_quantize, _register_training,
-            _register_warmup, register_vectors, register_verify]  # fmt: skip
+            _register_check, _register_vectors, _register_warmup]  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

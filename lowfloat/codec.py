@@ -12,6 +12,7 @@ import numpy as np
 
 from .arrays import as_real_array, check_out, kernel_input
 from .formats import get_format
+from .interop import source_format
 from .kernels.layout import bits_type
 from .kernels.plan import plan
 from .options import flags_target, rounding_options, write_flags
@@ -36,10 +37,11 @@ def _prepare_input(x, fmt, daz=False):
     """The user's array and the float32/float64 array the kernel reads."""
     array = as_real_array(x)
     src = kernel_input(array)
-    widened = array.dtype.kind == "f" and array.dtype != src.dtype
+    source = source_format(x)  # bfloat16, FP8, ... of ml_dtypes or torch, decoded by as_real_array
+    widened = source is not None or (array.dtype.kind == "f" and array.dtype != src.dtype)
     if daz and (widened or (not fmt.signed and src.dtype == np.float32)):
         # DAZ means the *input's* subnormals; once widened they are normal, so flush here
-        tiny = np.finfo(array.dtype).smallest_normal
+        tiny = source.smallest_normal if source is not None else np.finfo(array.dtype).smallest_normal
         src = np.where(np.abs(src) < tiny, np.copysign(src.dtype.type(0), src), src)
     if not fmt.signed and src.dtype == np.float32:
         # The kernel's bit arithmetic assumes normal inputs below the format's

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import reference
+from .arrays import check_out
 from .codec import decode
 from .formats import Format, get_format
 
@@ -70,13 +71,16 @@ def field_names(fmt: Format) -> str:
     return " | ".join((["sign"] if fmt.signed else []) + ["exponent"] + (["mantissa"] if fmt.man_bits else []))
 
 
-def table(fmt) -> np.ndarray:
+def table(fmt, *, out=None) -> np.ndarray:
     """Every code of a format of at most 16 bits: fields, value and class.
 
     Parameters
     ----------
     fmt : Format or str
         A format of at most 16 bits (float16, bfloat16, every fp8, fp6, fp4).
+    out : ndarray, optional
+        A structured array of ``2**fmt.bits`` rows and exactly the dtype
+        below (``table(fmt).dtype``) to fill.
 
     Returns
     -------
@@ -96,7 +100,8 @@ def table(fmt) -> np.ndarray:
     Raises
     ------
     ValueError
-        The format has more than 16 bits (float32 would be 2**32 rows).
+        The format has more than 16 bits (float32 would be 2**32 rows); a
+        bad ``out``.
 
     Notes
     -----
@@ -133,7 +138,8 @@ def table(fmt) -> np.ndarray:
         ("code", fmt.code_dtype), ("sign", np.uint8), ("exponent", np.uint8), ("mantissa", np.uint16),
         ("bits", f"U{fmt.bits + 2}"), ("value", np.float64), ("kind", f"U{max(map(len, KINDS))}"),
     ])  # fmt: skip
-    rows = np.empty(codes.shape, dtype)
+    check_out(out, codes.shape, dtype)
+    rows = np.empty(codes.shape, dtype) if out is None else out
     rows["code"] = codes
     rows["sign"] = sign
     rows["exponent"] = exp_fields

@@ -14,7 +14,7 @@ from lowfloat import reference
 from lowfloat.cli import main
 from lowfloat.rounding import FLAG_INEXACT, FLAG_INVALID, FLAG_OVERFLOW, FLAG_UNDERFLOW
 from lowfloat.testing import (
-    OPERATIONS,
+    VECTOR_OPERATIONS,
     VectorFileError,
     VectorSpec,
     make_vectors,
@@ -64,7 +64,7 @@ def test_written_vectors_verify_as_equal(fmt, op, input_type):
     assert "all" in str(report) and "equal lowfloat's" in str(report)
 
 
-@pytest.mark.parametrize("op", list(OPERATIONS))
+@pytest.mark.parametrize("op", list(VECTOR_OPERATIONS))
 def test_every_operation_round_trips_through_a_file_on_disk(op, tmp_path):
     path = tmp_path / f"{op}.txt"
     options = dict(dtype="float16" if op == "encode" else None, rounding="toward_zero", overflow="saturate")
@@ -94,8 +94,7 @@ def test_verifying_with_other_settings_than_the_file_finds_mismatches():
 
 
 def test_lines_have_testfloat_layout_upper_case_hex_of_fixed_width():
-    text = text_of("fp16", "encode", dtype="float32", count=10)
-    assert "3F800001 3C00 01" in text.splitlines()  # TestFloat's own example
+    assert verify_vectors(io.StringIO("3F800001 3C00 01\n"), "fp16", dtype="float32").ok  # TestFloat's own example
     for fmt, op, input_type, widths in [("fp16", "encode", "float32", [8, 4, 2]), ("e4m3", "fma", None, [2] * 5),
                                         ("e2m1", "add", None, [1, 1, 1, 2]), ("fp32", "encode", "float64", [16, 8, 2]),
                                         ("tf32", "sqrt", None, [5, 5, 2])]:  # fmt: skip
@@ -314,7 +313,7 @@ def test_several_files_are_verified_together_with_their_own_names(tmp_path):
 @pytest.mark.parametrize(("kwargs", "message"), [
     (dict(fmt="fp16", op="log"), "unknown operation 'log'"),
     (dict(fmt="fp16", op="encode"), "encode needs the input dtype"),
-    (dict(fmt="fp16", op="encode", dtype="int8"), "unknown input dtype 'int8'"),
+    (dict(fmt="fp16", op="encode", dtype="int8"), "dtype must be one of float16, bfloat16, float32, float64"),
     (dict(fmt="fp16", op="add", dtype="float32"), "the operands of add are codes of float16"),
     (dict(fmt="fp16", op="add", rounding="stochastic"), "deterministic rounding mode"),
     (dict(fmt="fp16", op="add", tininess="later"), "unknown tininess"),
@@ -335,7 +334,7 @@ def test_encode_takes_numpy_and_ml_dtypes_dtypes_as_its_input_type():
 
     assert VectorSpec("e4m3", dtype=np.float32).dtype == "float32"
     assert VectorSpec("e4m3", dtype=np.dtype(ml_dtypes.bfloat16)).dtype == "bfloat16"
-    with pytest.raises(ValueError, match="unknown input dtype"):
+    with pytest.raises(ValueError, match="dtype must be one of"):
         VectorSpec("e4m3", dtype=np.int16)
 
 
@@ -367,7 +366,7 @@ def test_verify_command_exits_zero_one_and_two(tmp_path, capsys):
     assert main(["verify", str(path), *settings, "--tininess", "before"]) == 0
     assert main(["verify", str(path), *settings]) == 1  # tininess after: some underflow flags differ
     out = capsys.readouterr().out
-    assert "results: 52" in out and "flags: " in out and "extra underflow" in out
+    assert "differ" in out and "flags: " in out and "extra underflow" in out
     path.write_text(path.read_text() + "3F800000 3C00\n")
     assert main(["verify", str(path), *settings]) == 2
     assert f"{path}:" in capsys.readouterr().err

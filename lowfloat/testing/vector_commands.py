@@ -1,8 +1,7 @@
 """The ``lowfloat vectors`` and ``lowfloat verify`` commands: test vectors as text files.
 
-:func:`register_vectors` and :func:`register_verify` add the subcommands to
-an argparse subparsers object (:mod:`lowfloat.cli` lists them in its
-``COMMANDS``).  Both read the settings of a vector file -- format,
+:func:`register` adds both subcommands to an argparse subparsers object
+(:mod:`lowfloat.cli` calls it from its ``COMMANDS``).  Both read the settings of a vector file -- format,
 operation, input type (``--input``, the field ``dtype``), rounding,
 tininess, overflow, FTZ, DAZ -- from one table, :data:`SPEC_OPTIONS`, whose
 entries are the fields of :class:`lowfloat.testing.VectorSpec`.
@@ -14,17 +13,18 @@ import argparse
 import sys
 
 from ..rounding import DETERMINISTIC_MODES, OVERFLOW_POLICIES, TININESS
-from .vectors import DTYPES, OPERATIONS, RANDOM_CASES, VectorSpec, verify_vectors, write_vectors
+from .inputs import INPUT_TYPES
+from .vectors import RANDOM_CASES, VECTOR_OPERATIONS, VectorSpec, verify_vectors, write_vectors
 
-__all__ = ["register_vectors", "register_verify", "SPEC_OPTIONS"]
+__all__ = ["register", "register_vectors", "register_verify", "SPEC_OPTIONS"]
 
 RAW = argparse.RawDescriptionHelpFormatter
 
 #: The options that set a :class:`VectorSpec` field, one entry per field: (field, option, argparse keywords).
 SPEC_OPTIONS = (
     ("fmt", "--format", dict(required=True, metavar="FORMAT", help="the result's format, e.g. fp16, e4m3, e2m1")),
-    ("op", "--op", dict(required=True, choices=list(OPERATIONS), help="the operation")),
-    ("dtype", "--input", dict(metavar="DTYPE", help=f"encode's input type: {', '.join(DTYPES)} "
+    ("op", "--op", dict(required=True, choices=list(VECTOR_OPERATIONS), help="the operation")),
+    ("dtype", "--input", dict(metavar="DTYPE", help=f"encode's input type: {', '.join(INPUT_TYPES)} "
                                                     "(the operations read codes of --format)")),
     ("rounding", "--rounding", dict(default="nearest_even", choices=DETERMINISTIC_MODES,
                                     help="rounding mode (default nearest_even)")),
@@ -59,6 +59,12 @@ writes; lowfloat recomputes it from the operands with the same settings.
 Exit status: 0 when every result and every flag is equal, 1 when some
 differ, 2 for a malformed file or a bad option.
 """
+
+
+def register(subparsers) -> None:
+    """Add ``lowfloat vectors`` and ``lowfloat verify``."""
+    register_vectors(subparsers)
+    register_verify(subparsers)
 
 
 def _add_spec_options(parser) -> None:

@@ -28,11 +28,11 @@ Operands
 Levels (as TestFloat's ``-level``)
 ----------------------------------
 1. Hard cases, then ``count`` random ones (default 10 000).  For ``encode``:
-   the format's grid values and the midpoints between neighbours (the last
-   one is the overflow threshold) and the tininess threshold below the
-   smallest normal, each as the nearest input floats and one input ulp
-   either side; signed zeros, the input's smallest and largest subnormal,
-   infinities, quiet and signalling NaNs; all of both signs.  For the
+   :func:`~lowfloat.testing.hard_cases` (grid values, ties and the inputs
+   either side of them, the overflow threshold, the subnormal boundaries,
+   signed zeros, infinities, quiet and signalling NaNs) and the tininess
+   threshold below the smallest normal, where the two tininess settings
+   part; its random cases are :func:`~lowfloat.testing.random_cases`.  For the
    operations, TestFloat-style operands: combinations of special exponent
    fields (0, 1, around the bias, around half the range, the top ones) and
    significand patterns (0, 1, a half, all ones), of every sign, so that
@@ -79,10 +79,11 @@ from ..rounding import (
     check_tininess,
     flag_names,
 )
+from .cases import hard_case_bits, random_cases
+from .inputs import INPUT_TYPES, input_type
 
 __all__ = [
-    "OPERATIONS",
-    "DTYPES",
+    "VECTOR_OPERATIONS",
     "VectorSpec",
     "Vectors",
     "make_vectors",
@@ -90,20 +91,12 @@ __all__ = [
     "read_vectors",
     "verify_vectors",
     "VerifyReport",
-    "Mismatch",
+    "VectorMismatch",
     "VectorFileError",
 ]
 
 #: The operations a vector file can hold, with their number of operands: casts and the arithmetic.
-OPERATIONS = {"encode": 1, **reference.OPERATIONS}
-
-#: The float types ``encode`` reads (its ``dtype``), with their other names.
-DTYPES = {
-    "float16": ("fp16", "half"),
-    "bfloat16": ("bf16",),
-    "float32": ("fp32", "single"),
-    "float64": ("fp64", "double"),
-}
+VECTOR_OPERATIONS = {"encode": 1, **reference.OPERATIONS}
 
 #: Random cases added to the hard ones, by level.
 RANDOM_CASES = {1: 10_000, 2: 1 << 20}
@@ -118,21 +111,6 @@ _FLAG_BITS = (FLAG_INVALID, FLAG_INFINITE, FLAG_OVERFLOW, FLAG_UNDERFLOW, FLAG_I
 # ------------------------------------------------------------------ the settings of one file
 
 
-def _dtype_name(dtype) -> str:
-    """The canonical name of encode's input type -- a name, an alias or a NumPy dtype --, or ValueError."""
-    if isinstance(dtype, str):
-        key = dtype.strip().lower()
-    else:
-        try:
-            key = np.dtype(dtype).name  # ml_dtypes' bfloat16 is named "bfloat16" too
-        except TypeError:
-            key = None
-    for name, others in DTYPES.items():
-        if key == name or key in others:
-            return name
-    raise ValueError(f"unknown input dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
-
-
 @dataclass(frozen=True)
 class VectorSpec:
     """What one vector file holds: the operation, the formats and the rounding settings.
@@ -145,10 +123,12 @@ class VectorSpec:
     fmt : Format
         The result's format (a name is looked up with :func:`lowfloat.get_format`).
     op : str
-        One of :data:`OPERATIONS`.
+        One of :data:`VECTOR_OPERATIONS`.
     dtype : str or None
-        ``encode`` only: the operand's float type, one of :data:`DTYPES`
-        (aliases such as ``"fp32"`` and NumPy dtypes are accepted).  The
+        ``encode`` only: the operand's float type, one of
+        :data:`~lowfloat.testing.inputs.INPUT_TYPES` (aliases such as
+        ``"fp32"`` and NumPy dtypes are accepted, as everywhere in
+        :mod:`lowfloat.testing`).  The
         other operations read codes of ``fmt`` and take None (or ``fmt``'s
         own name).
     rounding : str
@@ -183,12 +163,12 @@ class VectorSpec:
     def __post_init__(self):
         fmt = get_format(self.fmt)
         object.__setattr__(self, "fmt", fmt)
-        if self.op not in OPERATIONS:
-            raise ValueError(f"unknown operation {self.op!r}; expected one of {', '.join(OPERATIONS)}")
+        if self.op not in VECTOR_OPERATIONS:
+            raise ValueError(f"unknown operation {self.op!r}; expected one of {', '.join(VECTOR_OPERATIONS)}")
         if self.op == "encode":
             if self.dtype is None:
-                raise ValueError(f"encode needs the input dtype (--input), one of {', '.join(DTYPES)}")
-            object.__setattr__(self, "dtype", _dtype_name(self.dtype))
+                raise ValueError(f"encode needs the input dtype (--input), one of {', '.join(INPUT_TYPES)}")
+            object.__setattr__(self, "dtype", input_type(self.dtype).name)
         elif self.dtype is not None:
             if not _names_format(self.dtype, fmt):
                 raise ValueError(f"the operands of {self.op} are codes of {fmt.name}; an input dtype "
@@ -205,8 +185,8 @@ class VectorSpec:
     @property
     def operand_bits(self) -> tuple[int, ...]:
         """The width of each operand in bits."""
-        width = _INPUT_BITS[self.dtype] if self.op == "encode" else self.fmt.bits
-        return (width,) * OPERATIONS[self.op]
+        width = input_type(self.dtype).bits if self.op == "encode" else self.fmt.bits
+        return (width,) * VECTOR_OPERATIONS[self.op]
 
     def describe(self) -> str:
         """One line naming the operation and the settings."""
@@ -227,44 +207,17 @@ def _names_format(text, fmt: Format) -> bool:
         return False
 
 
-_INPUT_BITS = {"float16": 16, "bfloat16": 16, "float32": 32, "float64": 64}
-
-
 # ------------------------------------------------------------------ bits and values
 
 
-def _input_values(bits: np.ndarray, input_name: str) -> np.ndarray:
-    """Input bits as floats lowfloat reads exactly, signalling NaNs kept.
-
-    bfloat16 is float32's upper half: shifted into place it is the float32
-    of the same value, quiet bit and subnormals included.
-    """
-    if input_name == "float16":
-        return bits.astype(np.uint16).view(np.float16)
-    if input_name == "bfloat16":
-        return (bits.astype(np.uint32) << np.uint32(16)).view(np.float32)
-    if input_name == "float32":
-        return bits.astype(np.uint32).view(np.float32)
-    return bits.astype(np.uint64).view(np.float64)
-
-
-def _input_bits(values: np.ndarray, input_name: str) -> np.ndarray:
-    """The bits (uint64) of values that are exact in the input type."""
-    values = np.asarray(values, np.float64)
-    if input_name == "float16":
-        bits = values.astype(np.float16).view(np.uint16)
-    elif input_name == "bfloat16":
-        bits = values.astype(np.float32).view(np.uint32) >> np.uint32(16)
-    elif input_name == "float32":
-        bits = values.astype(np.float32).view(np.uint32)
-    else:
-        bits = values.view(np.uint64)
-    return bits.astype(np.uint64)
+def _input_values(bits: np.ndarray, dtype: str) -> np.ndarray:
+    """Input bits as the floats a cast reads, signalling NaNs kept (bfloat16 in float32, exactly)."""
+    return input_type(dtype).from_bits(bits)
 
 
 def _operand_values(codes: np.ndarray, fmt: Format) -> np.ndarray:
     """Codes of ``fmt`` as floats for :func:`lowfloat.add` ...; IEEE binary formats keep signalling NaNs."""
-    if fmt.name in ("float16", "bfloat16", "float32"):
+    if fmt.name in INPUT_TYPES:  # float16, bfloat16 and float32 codes are those input types' bits
         return _input_values(codes, fmt.name)
     return decode(codes.astype(fmt.code_dtype), fmt)
 
@@ -463,70 +416,23 @@ def _hard_operands(spec: VectorSpec, rng) -> tuple[np.ndarray, ...]:
     return _op_hard_operands(spec.fmt, spec.op, rng)
 
 
-def _selected_magnitude_codes(fmt: Format) -> np.ndarray:
-    """Non-negative finite codes whose values and neighbours make the hard cases of a cast.
+def _cast_hard_inputs(fmt: Format, dtype: str) -> np.ndarray:
+    """Level 1 of ``encode``: :func:`~lowfloat.testing.hard_case_bits`, and the tininess threshold.
 
-    Every code of a format of at most 8 bits; for wider ones, every code of
-    the two lowest and two highest binades (subnormals, the normal boundary,
-    the overflow threshold) when a binade has at most 1024 codes, and in each
-    binade the significand patterns 0, 1, 2, around a half and the top three.
+    Above the threshold, a value just below the smallest normal rounds up to
+    it at ``fmt``'s precision with an unbounded exponent, so it underflows
+    only when tininess is detected before rounding: the one place the two
+    tininess settings give other flags.
     """
-    top = fmt.max_code_magnitude
-    if fmt.bits <= 8:
-        return np.arange(top + 1, dtype=np.uint64)
-    m = fmt.man_bits
-    ones = (1 << m) - 1
-    half = 1 << (m - 1) if m else 0
-    patterns = {0, 1, 2, half - 1, half, half + 1, ones - 2, ones - 1, ones} if m else {0}
-    patterns = np.array(sorted(p for p in patterns if 0 <= p <= ones), np.uint64)
-    fields = np.arange((top >> m) + 1, dtype=np.uint64)
-    codes = [(fields[:, None] << np.uint64(m)) | patterns[None, :]]
-    if m <= 10:
-        edge = np.array(sorted({0, 1, int(fields[-2]), int(fields[-1])}), np.uint64)
-        codes.append(((edge[:, None] << np.uint64(m)) | np.arange(ones + 1, dtype=np.uint64)[None, :]))
-    codes = np.unique(np.concatenate([c.ravel() for c in codes]))
-    return codes[codes <= top]
-
-
-#: The mantissa bits of each encode input type.
-_INPUT_MAN_BITS = {"float16": 10, "bfloat16": 7, "float32": 23, "float64": 52}
-
-
-def _cast_hard_inputs(fmt: Format, input_name: str) -> np.ndarray:
-    """Input bits around every place where a cast into ``fmt`` can go wrong (level 1 of ``encode``)."""
-    bits, man_bits = _INPUT_BITS[input_name], _INPUT_MAN_BITS[input_name]
-    sign = np.uint64(1 << (bits - 1))
-    infinity = ((1 << (bits - 1 - man_bits)) - 1) << man_bits
-    quiet = 1 << (man_bits - 1)
-    # 1) the grid and the midpoints between neighbours, exactly, in float64 (every format's
-    #    values and midpoints fit); the last midpoint, past max, is the overflow threshold
-    codes = _selected_magnitude_codes(fmt)
-    grid = decode(codes.astype(fmt.code_dtype), fmt).astype(np.float64)
-    following = decode(np.minimum(codes + np.uint64(1), fmt.max_code_magnitude).astype(fmt.code_dtype), fmt)
-    ulp_of_max = 2.0 ** (fmt.emax - fmt.man_bits)
-    following = np.where(codes < fmt.max_code_magnitude, following.astype(np.float64), fmt.max + ulp_of_max)
-    points = [grid, (grid + following) / 2]
-    # the tininess threshold: above it a value just below the smallest normal rounds up to it at
-    # fmt's precision with an unbounded exponent, so it underflows only when tininess is "before"
-    points.append(np.array([fmt.smallest_normal * (1 - 2.0 ** -(fmt.man_bits + 2))]))
-    if not fmt.has_zero:  # below the smallest value of a format without zero, lo is 0
-        points.append(np.array([0.0, fmt.smallest_normal / 2]))
-    points = np.concatenate(points)
-    # 2) each point as the input floats just below and above it, and one input ulp either side
-    if input_name == "float64":
-        nearest = _input_bits(points, input_name)
-    else:
-        below = quantize(points, input_name, rounding="toward_zero")
-        above = quantize(points, input_name, rounding="toward_positive")
-        nearest = np.concatenate([_input_bits(below, input_name), _input_bits(above, input_name)])
-    nearest = nearest[nearest < np.uint64(infinity)]
-    around = [nearest, nearest + np.uint64(1), nearest[nearest > 0] - np.uint64(1)]
-    # 3) the input type's own edges and special values: zero, the smallest and largest
-    #    subnormal, the smallest normal, max, inf, a quiet and a signalling NaN
-    specials = [0, 1, quiet, (1 << man_bits) - 1, 1 << man_bits, infinity - 1, infinity, infinity | quiet,
-                infinity | 1]  # fmt: skip
-    magnitudes = np.concatenate(around + [np.array(specials, np.uint64)])
-    return np.unique(np.concatenate([magnitudes, magnitudes | sign]))
+    source = input_type(dtype)
+    threshold = fmt.smallest_normal * (1 - 2.0 ** -(fmt.man_bits + 2))
+    below = quantize(threshold, source.fmt, rounding="toward_zero") if source.fmt else threshold
+    bits = source.to_bits(np.array([below], source.storage)).astype(np.uint64)
+    if not 0 < int(bits[0]) < source.inf_bits:  # below the input's range (float16 into bfloat16): no such inputs
+        return hard_case_bits(fmt, source).astype(np.uint64)
+    around = np.concatenate([bits - np.uint64(1), bits, bits + np.uint64(1), bits + np.uint64(2)])
+    around = np.concatenate([around, around | np.uint64(source.sign_bit)])
+    return np.concatenate([hard_case_bits(fmt, source).astype(np.uint64), around])
 
 
 def _mantissa_patterns(m: int, small: bool) -> list[int]:
@@ -570,7 +476,7 @@ def _op_hard_operands(fmt: Format, op: str, rng) -> tuple[np.ndarray, ...]:
     # 2) operands built from the small patterns: every pair of them; a seeded sample of the triples
     small = np.array(_mantissa_patterns(m, small=True), np.int64)
     simple = _codes(*(a.ravel() for a in np.meshgrid(signs, fields, small, indexing="ij")), fmt)
-    count = OPERATIONS[op]
+    count = VECTOR_OPERATIONS[op]
     sample_size = 1 << 14
     if count == 2:
         first, second = (a.ravel() for a in np.meshgrid(simple, simple, indexing="ij"))
@@ -607,25 +513,12 @@ def _random_operands(spec: VectorSpec, count: int, rng) -> tuple[np.ndarray, ...
     uniform = count // 2
     chosen = count - uniform
     bits = [rng.integers(0, 1 << width, uniform, dtype=np.uint64) for width in spec.operand_bits]
-    if spec.op == "encode":
-        near = (_random_inputs_in_range(spec.fmt, spec.dtype, chosen, rng),)
+    if spec.op == "encode":  # lowfloat.testing's random inputs for a cast (in range, near the hard cases)
+        source = input_type(spec.dtype)
+        near = (source.to_bits(random_cases(spec.fmt, source, chosen, seed=int(rng.integers(1 << 32)))).astype(np.uint64),)
     else:
         near = _random_close_operands(spec.fmt, spec.op, chosen, rng)
     return tuple(np.concatenate([a, b]) for a, b in zip(bits, near, strict=True))
-
-
-def _random_inputs_in_range(fmt: Format, input_name: str, count: int, rng) -> np.ndarray:
-    """Input floats with random significands in the binades from below ``fmt``'s smallest value to past its max."""
-    info = np.finfo({"bfloat16": np.float32}.get(input_name, input_name))
-    input_man_bits = 7 if input_name == "bfloat16" else int(info.nmant)
-    low = max(fmt.emin - fmt.man_bits - 3, int(info.minexp))
-    high = min(fmt.emax + 2, int(info.maxexp) - 1)
-    exponents = rng.integers(low, high + 1, count)
-    # a significand of the input's precision, built exactly in float64 (52 >= every input's mantissa bits)
-    fraction = rng.integers(0, 1 << min(input_man_bits, 52), count, dtype=np.uint64).astype(np.float64)
-    values = np.ldexp(1.0 + fraction / 2.0**input_man_bits, exponents)
-    values = np.where(rng.integers(0, 2, count) == 1, -values, values)
-    return _input_bits(values, input_name)
 
 
 def _random_close_operands(fmt: Format, op: str, count: int, rng) -> tuple[np.ndarray, ...]:
@@ -664,7 +557,7 @@ class VectorFileError(ValueError):
 
 
 @dataclass(frozen=True)
-class Mismatch:
+class VectorMismatch:
     """One line whose result or flags differ from lowfloat's.
 
     Attributes
@@ -704,9 +597,9 @@ class VerifyReport:
     sources : list of str
     cases : int
         Lines read.
-    results : list of Mismatch
+    results : list of VectorMismatch
         Lines whose result differs (NaN equals NaN, whatever its code).
-    flags : list of Mismatch
+    flags : list of VectorMismatch
         Lines whose flags differ.
     show : int
         How many mismatches of each kind ``str()`` lists.
@@ -739,7 +632,7 @@ class VerifyReport:
                     lines.append(f"    ... and {len(group) - self.show} more")
         return "\n".join(lines)
 
-    def _describe(self, mismatch: Mismatch, noun: str) -> str:
+    def _describe(self, mismatch: VectorMismatch, noun: str) -> str:
         spec = self.spec
         widths = [_hex_digits(bits) for bits in spec.operand_bits]
         digits = _hex_digits(spec.fmt.bits)
@@ -959,11 +852,11 @@ def _compare(spec, name, operands, results, flags, numbers, report: VerifyReport
         args = (name, int(numbers[i]), tuple(int(a[i]) for a in operands), int(results[i]), int(expected[i]),
                 int(flags[i]), int(expected_flags[i]))  # fmt: skip
         if result_bad[i]:
-            report.results.append(Mismatch(*args, kind=kind))
+            report.results.append(VectorMismatch(*args, kind=kind))
         if flags_bad[i]:
             pair = args[-2:]
             flag_kinds.setdefault(pair, _flag_kind(*pair))
-            report.flags.append(Mismatch(*args, kind=flag_kinds[pair]))
+            report.flags.append(VectorMismatch(*args, kind=flag_kinds[pair]))
 
 
 def _result_kinds(spec: VectorSpec, operands, results, expected, got, want, expected_flags) -> list[str]:
