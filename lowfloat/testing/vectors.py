@@ -515,7 +515,8 @@ def _random_operands(spec: VectorSpec, count: int, rng) -> tuple[np.ndarray, ...
     bits = [rng.integers(0, 1 << width, uniform, dtype=np.uint64) for width in spec.operand_bits]
     if spec.op == "encode":  # lowfloat.testing's random inputs for a cast (in range, near the hard cases)
         source = input_type(spec.dtype)
-        near = (source.to_bits(random_cases(spec.fmt, source, chosen, seed=int(rng.integers(1 << 32)))).astype(np.uint64),)
+        chosen_inputs = random_cases(spec.fmt, source, chosen, seed=int(rng.integers(1 << 32)))
+        near = (source.to_bits(chosen_inputs).astype(np.uint64),)
     else:
         near = _random_close_operands(spec.fmt, spec.op, chosen, rng)
     return tuple(np.concatenate([a, b]) for a, b in zip(bits, near, strict=True))
