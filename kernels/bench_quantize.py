@@ -4,7 +4,6 @@ Run from the repository root, with the virtualenv that has lowfloat installed:
 
     python kernels/bench_quantize.py [--size 24] [--repeats 7] [--formats float16 bfloat16 ...] [--no-torch]
     python kernels/bench_quantize.py --threshold [--size 24] [--repeats 7] [--threshold-format float8_e4m3fn]
-    python kernels/bench_quantize.py --cold [--repeats 5] [--python PATH]
     python kernels/bench_quantize.py --stochastic [--size 24] [--repeats 7] [--formats ...]
 
 Default mode, for each format:
@@ -33,13 +32,12 @@ Variants (rows of the table):
     torch .to and back, 1 thread    x_t.to(torch.<fmt>).to(torch.float32)       (if torch imports)
 
 Targets (the performance issue): serial into out / copyto <= 1.2; numpy float16 / lowfloat.quantize >= 30;
-ml_dtypes / lowfloat.quantize >= 20 for fp8 and >= 1.3 for bfloat16; float64 rate / float32 rate >= 0.5;
-warm-cache cold start < 1 s.
+ml_dtypes / lowfloat.quantize >= 20 for fp8 and >= 1.3 for bfloat16; float64 rate / float32 rate >= 0.5.
 
 ``--threshold`` times the kernel serial against threads.run's split (both
 into out) for sizes 2**10 .. 2**size and prints where the split starts to
-win, to set PARALLEL_MIN_SIZE in lowfloat/kernels/threads.py.  ``--cold``
-runs a first lowfloat call in fresh interpreters and reports wall times.
+win, to set PARALLEL_MIN_SIZE in lowfloat/kernels/threads.py.  First calls
+in fresh interpreters (cold and warm cache) are timed by bench_startup.py.
 ``--stochastic`` checks the stochastic fast path bit for bit against the
 general kernel, then times both and the nearest-even kernel, serial into
 out, float32 and float64 (target: stochastic at least half the throughput
@@ -48,12 +46,7 @@ of nearest-even, i.e. time ratio <= 2).
 
 from __future__ import annotations
 
-import os
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 
 import numpy as np
 from _bench import (
@@ -82,17 +75,13 @@ TARGET_NUMPY_FP16 = 30.0  # numpy float16 round trip
 TARGET_MLDTYPES_BF16 = 1.3  # ml_dtypes bfloat16 round trip
 TARGET_MLDTYPES_FP8 = 20.0  # ml_dtypes float8 round trips
 TARGET_SR_OVER_NEAREST = 2.0  # stochastic quantize time / nearest-even quantize time, serial into out: at most
-TARGET_COLD_WARM = 1.0  # seconds for a fresh interpreter's first quantize with a warm Numba cache: under
 
-COLD_CODE = "import lowfloat, numpy as np; lowfloat.quantize(np.ones(4, np.float32), 'e4m3')"
 
 
 def extra_options(parser) -> None:
     parser.add_argument("--threshold", action="store_true", help="time serial vs parallel over sizes 2**10..2**size")
     parser.add_argument("--threshold-format", default="float8_e4m3fn", help="format for --threshold")
-    parser.add_argument("--cold", action="store_true", help="time a first call in fresh interpreters")
     parser.add_argument("--stochastic", action="store_true", help="stochastic vs nearest-even kernels, serial")
-    parser.add_argument("--python", help="--cold: the interpreter to time (e.g. a venv with only lowfloat installed)")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -195,57 +184,6 @@ def threshold_mode(args) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# --cold: a fresh interpreter's first call
-
-
-def _wall(code: str, python: str, env: dict | None = None) -> float:
-    """Seconds for ``python -c code`` in a fresh interpreter, start to exit."""
-    start = time.perf_counter()
-    subprocess.run([python, "-c", code], check=True, env=env)
-    return time.perf_counter() - start
-
-
-def cold_mode(args) -> None:
-    """Wall time of the cold-start command: first run (may compile into the cache), then warm-cache runs."""
-    print_header("bench_quantize --cold: fresh interpreter, import lowfloat and a first quantize")
-    python = args.python or sys.executable
-    print(f'# command: {python} -c "{COLD_CODE}"\n')
-    scipy = subprocess.run([python, "-c", "import scipy"], capture_output=True).returncode == 0
-    if scipy:
-        print("# scipy is installed in this environment: numba imports scipy.linalg when it loads its first")
-        print("# kernel (its BLAS check), about 0.3 s; an environment with only lowfloat's dependencies skips it\n")
-    first = _wall(COLD_CODE, python)
-    second = _wall(COLD_CODE, python)
-    more = [_wall(COLD_CODE, python) for _ in range(max(0, args.repeats - 2))]
-    numpy_only = statistics.median(_wall("import numpy", python) for _ in range(3))
-    split = subprocess.run(
-        [
-            python,
-            "-c",
-            "import time; t0 = time.perf_counter(); import lowfloat, numpy as np; t1 = time.perf_counter(); "
-            "lowfloat.quantize(np.ones(4, np.float32), 'e4m3'); t2 = time.perf_counter(); "
-            "print(f'{t1 - t0:.3f} {t2 - t1:.3f}')",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
-    with tempfile.TemporaryDirectory() as cache:  # an empty Numba cache: everything compiles
-        no_cache = _wall(COLD_CODE, python, env=dict(os.environ, NUMBA_CACHE_DIR=cache))
-    warm = statistics.median([second] + more)
-    print(f"  first run (default cache; compiles if the cache is stale)   {first:6.3f} s")
-    print(f"  second run (warm cache)                                       {second:6.3f} s")
-    if more:
-        print(f"  median of {len(more) + 1} warm-cache runs                                  {warm:6.3f} s")
-    print(f"  of which, inside the interpreter: import lowfloat {split[0]} s, first quantize {split[1]} s")
-    print(f"  empty NUMBA_CACHE_DIR (no cache: compile everything)          {no_cache:6.3f} s")
-    print(f"  baseline: python -c 'import numpy'                            {numpy_only:6.3f} s")
-    print()
-    verdict("warm-cache cold start (s)", warm, TARGET_COLD_WARM, at_least=False, digits=3)
-    print_footer()
-
-
-# --------------------------------------------------------------------------------------------------
 # --stochastic: the stochastic fast path against the general kernel and against nearest-even
 
 
@@ -299,8 +237,6 @@ def main() -> None:
     args = parse_args(__doc__, extra_options)
     if args.stochastic:
         stochastic_mode(args)
-    elif args.cold:
-        cold_mode(args)
     elif args.threshold:
         threshold_mode(args)
     else:

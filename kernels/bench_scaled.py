@@ -10,20 +10,21 @@ For each MX format:
 1. data: 2**size float32 values, standard normals times 2**k with one k per
    32-element block, k uniform in -20..20 (blocks of very different
    magnitudes, as activations have);
-2. validation, before any timing -- lowfloat.mx_quantize (the spec's "floor"
-   rule) must equal gfloat's quantize_block with compute_scale_amax bit for
-   bit on the first --gfloat-blocks blocks, and the Numba block-amax kernel
-   must equal numpy's max(abs) on every block; otherwise the script refuses
-   to time;
+2. validation, before any timing -- lowfloat.mx_quantize with
+   scale_rounding="floor" (the spec's rule, which gfloat implements; the
+   default is "ceil") must equal gfloat's quantize_block with
+   compute_scale_amax bit for bit on the first --gfloat-blocks blocks, and
+   the Numba block-amax kernel must equal numpy's max(abs) on every block;
+   otherwise the script refuses to time;
 3. timing, repetitions interleaved in one process, one table of medians.
 
 Rows (per format):
 
     np.copyto(out, x)                the memory-bound floor: read and write 4 bytes a value
     lowfloat.quantize(x, elem)       rounding the same array onto the element format, no scaling
-    lowfloat.mx_quantize(x)          the subject: amax per block, E8M0 scales, element codes
+    lowfloat.mx_quantize(x)          the subject ("floor" rule): amax per block, E8M0 scales, element codes
     mx_quantize(x).dequantize()      quantize and back to float32
-    block amax, Numba kernel         the amax pass alone (lowfloat.blocks.block_amax)
+    block amax, Numba kernel         the amax pass alone (lowfloat.scaling.blocks.block_amax)
     block amax, numpy max(abs)       what the kernel replaced
     gfloat quantize_block (scaled)   gfloat on --gfloat-blocks blocks, time scaled up to 2**size values
 
@@ -39,8 +40,8 @@ import numpy as np
 from _bench import Case, print_footer, print_header, print_table, time_interleaved, verdict
 
 import lowfloat
-from lowfloat.blocks import block_amax, make_tiling
-from lowfloat.mx import MX_FORMATS
+from lowfloat.scaling.blocks import block_amax, make_tiling
+from lowfloat.scaling.mx import MX_FORMATS
 
 try:
     from gfloat import formats as gfloat_formats
@@ -49,6 +50,7 @@ except ImportError:  # the validation needs it
     gfloat_formats = None
 
 BLOCK = 32  # OCP MX v1.0's k
+RULE = "floor"  # the spec's scale rule: gfloat's, so that the validation and the timing compare like with like
 FLOOR = "np.copyto(out, x)"
 SUBJECT = "lowfloat.mx_quantize(x)"
 GFLOAT = "gfloat quantize_block (scaled)"
@@ -85,6 +87,11 @@ def make_blocks(n: int, seed: int) -> np.ndarray:
     return x.reshape(-1)
 
 
+def quantize_mx(x: np.ndarray, name: str):
+    """The subject: lowfloat.mx_quantize with the rule gfloat implements."""
+    return lowfloat.mx_quantize(x, name, scale_rounding=RULE)
+
+
 def gfloat_quantize(info, blocks: np.ndarray) -> np.ndarray:
     """gfloat's MX quantize-dequantize of each row (float64 copies: its float32 log2 misjudges near powers of 2)."""
     return np.stack([quantize_block(info, row.astype(np.float64), compute_scale_amax) for row in blocks])
@@ -95,7 +102,7 @@ def validate(x: np.ndarray, name: str, gfloat_blocks: int) -> list[str]:
     failed = []
     info = getattr(gfloat_formats, GFLOAT_INFO[name])
     head = x[: gfloat_blocks * BLOCK].reshape(-1, BLOCK)
-    ours = lowfloat.mx_quantize(head, name).dequantize(np.float64)
+    ours = quantize_mx(head, name).dequantize(np.float64)
     theirs = gfloat_quantize(info, head)
     same = np.array_equal(ours.view(np.uint64), theirs.view(np.uint64))
     print(f"  {name}: mx_quantize == gfloat quantize_block on {head.size:,} values: {'ok' if same else 'MISMATCH'}")
@@ -125,8 +132,8 @@ def cases_of(x: np.ndarray, name: str, gfloat_blocks: int) -> list[Case]:
     info = getattr(gfloat_formats, GFLOAT_INFO[name])
     cases = [
         Case(name, FLOOR, lambda: np.copyto(floor_out, x)),
-        Case(name, SUBJECT, lambda: lowfloat.mx_quantize(x, name)),
-        Case(name, "mx_quantize(x).dequantize()", lambda: lowfloat.mx_quantize(x, name).dequantize()),
+        Case(name, SUBJECT, lambda: quantize_mx(x, name)),
+        Case(name, "mx_quantize(x).dequantize()", lambda: quantize_mx(x, name).dequantize()),
         Case(name, "block amax, Numba kernel", lambda: block_amax(blocked, tiling)),
         Case(name, "block amax, numpy max(abs)", lambda: np.max(np.abs(blocked), axis=-1, keepdims=True)),
         Case(name, GFLOAT, lambda: gfloat_quantize(info, head), reference=True),

@@ -13,7 +13,18 @@ from .codec import decode, encode, quantize
 from .explain import Explanation, explain  # eager: importing the submodule would rebind the name to it
 from .finfo import finfo
 from .formats import ALIASES, BUILTIN_FORMATS, Format, format_names, get_format
-from .rounding import DETERMINISTIC_MODES, OVERFLOW_POLICIES, ROUNDING_MODES
+from .interop import as_ml_dtypes
+from .rounding import (
+    DETERMINISTIC_MODES,
+    FLAG_INEXACT,
+    FLAG_INFINITE,
+    FLAG_INVALID,
+    FLAG_OVERFLOW,
+    FLAG_UNDERFLOW,
+    OVERFLOW_POLICIES,
+    ROUNDING_MODES,
+    flag_names,
+)
 
 # The rest of the public API is imported on first use (PEP 562), so that
 # ``import lowfloat`` pays only for the codec: each of these modules pulls in
@@ -21,12 +32,13 @@ from .rounding import DETERMINISTIC_MODES, OVERFLOW_POLICIES, ROUNDING_MODES
 _LAZY = {
     "add": "arith", "sub": "arith", "mul": "arith", "div": "arith", "fma": "arith", "sqrt": "arith",
     "sum": "accumulate", "dot": "accumulate", "matmul": "accumulate",
-    "ScaledArray": "scaled", "scaled_quantize": "scaled",
-    "BlockArray": "blocks", "block_quantize": "blocks",
-    "MX_FORMATS": "mx", "mx_quantize": "mx", "nvfp4_quantize": "mx",
-    "IntFormat": "integer", "INT_FORMATS": "integer",
-    "pack": "packing", "unpack": "packing",
+    "ScaledArray": "scaling.scaled", "scaled_quantize": "scaling.scaled",
+    "BlockArray": "scaling.blocks", "block_quantize": "scaling.blocks",
+    "MX_FORMATS": "scaling.mx", "mx_quantize": "scaling.mx", "nvfp4_quantize": "scaling.mx",
+    "IntFormat": "scaling.integer", "INT_FORMATS": "scaling.integer",
+    "pack": "scaling.packing", "unpack": "scaling.packing",
     "table": "codetable",
+    "warmup": "cache",
 }  # fmt: skip
 
 
@@ -70,9 +82,16 @@ __all__ = [
     "encode",
     "decode",
     "quantize",
+    "as_ml_dtypes",
     "ROUNDING_MODES",
     "DETERMINISTIC_MODES",
     "OVERFLOW_POLICIES",
+    "FLAG_INEXACT",
+    "FLAG_UNDERFLOW",
+    "FLAG_OVERFLOW",
+    "FLAG_INFINITE",
+    "FLAG_INVALID",
+    "flag_names",
     "ALIASES",
     "BUILTIN_FORMATS",
     "FLOAT32",
@@ -113,4 +132,5 @@ __all__ = [
     "sum",
     "dot",
     "matmul",
+    "warmup",
 ]

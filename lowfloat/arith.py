@@ -154,7 +154,8 @@ def _elementwise(kernel, operands, fmt, options, flags, out):
     except ValueError:
         shapes = ", ".join(f"{name} {w.shape}" for name, w in zip(names, wide, strict=True))
         raise ValueError(f"operands do not broadcast together: {shapes}") from None
-    dtype = result_dtype([value if np.ndim(value) == 0 and not isinstance(value, np.ndarray) else array
+    # Python numbers keep NumPy's weak typing (NEP 50); everything else counts as the array it was read as
+    dtype = result_dtype([value if isinstance(value, (int, float)) else array
                           for (_, value), array in zip(operands, arrays, strict=True)])  # fmt: skip
     dtype = np.promote_types(dtype, fmt.value_dtype)  # float64 where float32 cannot hold fmt's values
     check_out(out, shape, dtype)

@@ -4,16 +4,18 @@ Kernels read 1-D, contiguous, native-endian float32 or float64 arrays and
 write 1-D contiguous arrays.  This module converts every other real input
 *exactly* (or, for 64-bit integers, Python integers of any size and long
 doubles, by rounding to odd, which keeps the later single rounding exact),
-and checks ``out=`` arrays.
+and checks ``out=`` arrays.  Arrays of other libraries -- ml_dtypes, PyTorch,
+JAX, DLPack -- are read by :mod:`lowfloat.interop`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .interop import FIRST_USER_DTYPE, extension_values, foreign_values, is_foreign
 from .kernels.widen import widen_to_odd
 
-__all__ = ["as_real_array", "check_out", "kernel_input", "exact_float64", "result_dtype"]
+__all__ = ["as_real_array", "check_out", "kernel_input", "exact_float64", "result_dtype", "widen_float32"]
 
 
 def as_real_array(x, what: str = "x") -> np.ndarray:
@@ -21,9 +23,19 @@ def as_real_array(x, what: str = "x") -> np.ndarray:
 
     Python ints too large for int64 stay Python ints (an object array, with
     any Python floats beside them): their exact value is kept until
-    :func:`kernel_input` rounds them to odd.
+    :func:`kernel_input` rounds them to odd.  ml_dtypes arrays, torch
+    tensors, JAX arrays and other DLPack producers are read exactly by
+    :mod:`lowfloat.interop`: NumPy views of their memory where NumPy has the
+    dtype, their values decoded into float32 (E8M0: float64) where it has not.
     """
-    array = x if isinstance(x, np.ndarray) else np.asarray(x)
+    if isinstance(x, np.ndarray):
+        array = x
+    elif is_foreign(x):
+        array = foreign_values(x, what)
+    else:
+        array = np.asarray(x)
+    if array.dtype.num >= FIRST_USER_DTYPE:  # an extension dtype: ml_dtypes' bfloat16, FP8, ...
+        array = extension_values(array, what)
     kind = array.dtype.kind
     if kind in "fiu":
         return array
@@ -36,7 +48,9 @@ def as_real_array(x, what: str = "x") -> np.ndarray:
     if kind == "O" and array.size and all(_is_python_real(v) for v in array.flat):
         return array  # Python ints of any size (and floats): kernel_input rounds them to odd
     names = {"O": "object", "U": "string", "S": "bytes", "M": "datetime", "m": "timedelta", "V": "structured"}
-    raise TypeError(f"{what} has dtype {array.dtype} ({names.get(kind, 'non-numeric')}); expected real numbers")
+    cls = type(x)
+    given = "" if cls.__module__ in ("builtins", "numpy") else f", got a {cls.__module__}.{cls.__qualname__}"
+    raise TypeError(f"{what} has dtype {array.dtype} ({names.get(kind, 'non-numeric')}); expected real numbers{given}")
 
 
 def _is_python_real(value) -> bool:
@@ -163,3 +177,19 @@ def result_dtype(arrays) -> np.dtype:
     """float32 if the operands' NumPy result type is a float of at most 4 bytes, else float64."""
     common = np.result_type(*arrays)
     return np.dtype(np.float32) if common.kind == "f" and common.itemsize <= 4 else np.dtype(np.float64)
+
+
+def widen_float32(array: np.ndarray) -> np.ndarray:
+    """float32 values as float64, exactly, NaNs included: a signalling NaN stays signalling (for the INVALID flag).
+
+    NumPy's conversion quietens signalling NaNs; here every NaN keeps its sign
+    and payload bits, moved to the top of float64's mantissa as hardware does.
+    """
+    with np.errstate(invalid="ignore"):
+        wide = array.astype(np.float64)
+    nan = np.isnan(array)
+    if nan.any():
+        bits = np.ascontiguousarray(array).view(np.uint32)[nan].astype(np.uint64)
+        sign, payload = bits >> np.uint64(31), bits & np.uint64(0x7FFFFF)
+        wide.view(np.uint64)[nan] = (sign << np.uint64(63)) | np.uint64(0x7FF0000000000000) | (payload << np.uint64(29))
+    return wide

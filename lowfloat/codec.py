@@ -13,12 +13,11 @@ returns float64 where float32 cannot hold the format's values
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
-from .arrays import as_real_array, check_out, kernel_input
+from .arrays import as_real_array, check_out, kernel_input, widen_float32
 from .formats import get_format
+from .interop import source_format
 from .kernels.layout import bits_type, wide
 from .kernels.plan import plan
 from .kernels.widen import ODD_PRECISION
@@ -51,19 +50,19 @@ def _prepare_input(x, fmt, daz=False):
     # rounded to odd in float64, which keeps the one rounding exact up to ODD_PRECISION bits
     if fmt.precision_bits > ODD_PRECISION:
         _refuse_double_rounding(array, src, fmt)
+    source = source_format(x)  # bfloat16, FP8, ... of ml_dtypes or torch, decoded by as_real_array
     # The kernels' float32 bit arithmetic assumes inputs below the format's normal range
     # are normal floats, and float32 bits cannot hold wide formats' values: E8M0 reaches
     # 2**-127, inside float32's subnormals, and wide formats float64's range or
     # precision.  Those read float32 data widened (exactly) to float64.
     to_float64 = src.dtype == np.float32 and (not fmt.signed or wide(fmt))
-    widened = array.dtype.kind == "f" and array.dtype != src.dtype
+    widened = source is not None or (array.dtype.kind == "f" and array.dtype != src.dtype)
     if daz and (widened or to_float64):
         # DAZ means the *input's* subnormals; once widened they are normal, so flush here
-        tiny = np.finfo(array.dtype).smallest_normal
+        tiny = source.smallest_normal if source is not None else np.finfo(array.dtype).smallest_normal
         src = np.where(np.abs(src) < tiny, np.copysign(src.dtype.type(0), src), src)
     if to_float64:
-        with np.errstate(invalid="ignore"):  # signalling NaNs quieten silently
-            src = src.astype(np.float64)
+        src = widen_float32(src)
     return array, src
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import reference
+from .arrays import check_out
 from .codec import decode
 from .formats import Format, get_format
 
@@ -69,7 +71,7 @@ def field_names(fmt: Format) -> str:
     return " | ".join((["sign"] if fmt.signed else []) + ["exponent"] + (["mantissa"] if fmt.man_bits else []))
 
 
-def table(fmt) -> np.ndarray:
+def table(fmt, *, out=None) -> np.ndarray:
     """Every code of a format of at most 16 bits: fields, value and class.
 
     Parameters
@@ -77,6 +79,9 @@ def table(fmt) -> np.ndarray:
     fmt : Format or str
         A format of at most 16 bits (float16, bfloat16, every fp8, fp6, fp4,
         and generic ones up to float64's range, such as ``"e11m4_b1023"``).
+    out : ndarray, optional
+        A structured array of ``2**fmt.bits`` rows and exactly the dtype
+        below (``table(fmt).dtype``) to fill.
 
     Returns
     -------
@@ -96,11 +101,13 @@ def table(fmt) -> np.ndarray:
     Raises
     ------
     ValueError
-        The format has more than 16 bits (float32 would be 2**32 rows).
+        The format has more than 16 bits (float32 would be 2**32 rows); a
+        bad ``out``.
 
     Notes
     -----
-    Values come from :func:`lowfloat.decode`; ``np.sort(t, order="value")``
+    Values come from :func:`lowfloat.reference.decode` (formats of up to 8
+    bits) or :func:`lowfloat.decode`; ``np.sort(t, order="value")``
     orders the rows by value, NaNs last.  -0 and +0 compare equal, so their
     order after sorting is not defined.
 
@@ -124,13 +131,17 @@ def table(fmt) -> np.ndarray:
         raise ValueError(f"table() lists formats of at most {_MAX_BITS} bits; {fmt.name} has {fmt.bits}")
     codes = np.arange(1 << fmt.bits, dtype=fmt.code_dtype)
     sign, exp_fields, man_fields = split_fields(codes, fmt)
-    values = decode(codes, fmt, dtype=np.float64)
+    if fmt.bits <= 8:  # a few hundred codes: the exact reference, which needs no kernel compiled
+        values = np.array([reference.decode(code, fmt) for code in codes.tolist()], np.float64)
+    else:
+        values = decode(codes, fmt, dtype=np.float64)
     exponent_dtype = np.uint8 if fmt.exp_bits <= 8 else np.uint16
     dtype = np.dtype([
         ("code", fmt.code_dtype), ("sign", np.uint8), ("exponent", exponent_dtype), ("mantissa", np.uint16),
         ("bits", f"U{fmt.bits + 2}"), ("value", np.float64), ("kind", f"U{max(map(len, KINDS))}"),
     ])  # fmt: skip
-    rows = np.empty(codes.shape, dtype)
+    check_out(out, codes.shape, dtype)
+    rows = np.empty(codes.shape, dtype) if out is None else out
     rows["code"] = codes
     rows["sign"] = sign
     rows["exponent"] = exp_fields

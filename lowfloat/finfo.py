@@ -5,10 +5,46 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+import numpy as np
+
 from . import reference
 from .formats import Format, get_format
 
-__all__ = ["finfo"]
+__all__ = ["finfo", "float_dtype"]
+
+#: Formats whose values NumPy holds in a float dtype of its own, by canonical name.
+_NUMPY_FLOATS = {"float16": np.float16, "float32": np.float32}
+
+#: IEEE 754 binary64 as a lowfloat format: a generic one (no built-in name), NumPy's float64.
+_FLOAT64 = Format(11, 52, 1023)
+
+
+def float_dtype(fmt) -> np.dtype | None:
+    """The float dtype that holds a format's values: NumPy's, else ml_dtypes', else None.
+
+    float16 and float32 are NumPy's, and so is ``Format(11, 52, 1023)``,
+    float64 itself; bfloat16, the fp8, fp6 and fp4 formats and E8M0 are
+    ml_dtypes' dtypes of the same name, found by their canonical names --
+    ml_dtypes is imported only for those, and only if it is installed (else
+    None).  Other formats (tensorfloat32, formats you define) have none.
+
+    Examples
+    --------
+    >>> float_dtype("fp16"), float_dtype("tf32"), float_dtype("e11m52_b1023")
+    (dtype('float16'), None, dtype('float64'))
+    """
+    fmt = get_format(fmt)
+    if fmt == _FLOAT64:
+        return np.dtype(np.float64)
+    name = fmt.name
+    if name in _NUMPY_FLOATS:
+        return np.dtype(_NUMPY_FLOATS[name])
+    try:
+        import ml_dtypes
+    except ImportError:
+        return None
+    found = getattr(ml_dtypes, name, None)  # generic formats' descriptive names are none of its dtypes
+    return None if found is None else np.dtype(found)
 
 
 class finfo:  # noqa: N801 -- named after numpy.finfo, which it mirrors
@@ -21,7 +57,10 @@ class finfo:  # noqa: N801 -- named after numpy.finfo, which it mirrors
     Attributes
     ----------
     bits : int              bits in a code (sign + exponent + mantissa)
-    dtype : numpy.dtype     unsigned integer dtype that holds a code
+    dtype : numpy.dtype or None     the float dtype of the format's values, as numpy and
+                            ml_dtypes mean it: numpy's float16/float32, ml_dtypes'
+                            bfloat16, float8_*, float6_*, float4_* (if installed), else None
+    code_dtype : numpy.dtype        unsigned integer dtype that holds a code
     eps : float             1 to the next larger value: 2**machep
     epsneg : float          1 to the next smaller value: 2**negep
     iexp, nexp : int        exponent bits
@@ -42,10 +81,12 @@ class finfo:  # noqa: N801 -- named after numpy.finfo, which it mirrors
     --------
     >>> import lowfloat as lf
     >>> fi = lf.finfo("e4m3")
-    >>> fi.max, fi.eps, fi.smallest_subnormal, fi.dtype
+    >>> fi.max, fi.eps, fi.smallest_subnormal, fi.code_dtype
     (448.0, 0.125, 0.001953125, dtype('uint8'))
+    >>> fi.dtype, lf.finfo("fp16").dtype, lf.finfo("tf32").dtype
+    (dtype(float8_e4m3fn), dtype('float16'), None)
     >>> print(lf.finfo("bf16"))  # doctest: +NORMALIZE_WHITESPACE
-    Machine parameters for bfloat16 (codes: uint16)
+    Machine parameters for bfloat16
     ---------------------------------------------------------------
     precision =   2   resolution = 0.0100098
     machep =     -7   eps =        0.0078125
@@ -54,6 +95,7 @@ class finfo:  # noqa: N801 -- named after numpy.finfo, which it mirrors
     maxexp =    128   max =        3.38953e+38
     nexp =        8   min =        -max
     smallest_normal = 1.17549e-38   smallest_subnormal = 9.18355e-41
+    dtype = bfloat16   code_dtype = uint16
     ---------------------------------------------------------------
     """
 
@@ -71,7 +113,7 @@ class finfo:  # noqa: N801 -- named after numpy.finfo, which it mirrors
     def _init(self, fmt: Format):
         self.format = fmt
         self.bits = fmt.bits
-        self.dtype = fmt.code_dtype
+        self.code_dtype = fmt.code_dtype
         self.nexp = self.iexp = fmt.exp_bits
         self.nmant = fmt.man_bits
         self.minexp = fmt.emin
@@ -92,19 +134,24 @@ class finfo:  # noqa: N801 -- named after numpy.finfo, which it mirrors
         self.precision = max(int(-math.log10(self.eps)), 1 if fmt.bits >= 8 else 0)
         self.resolution = reference.quantize(Fraction(1, 10**self.precision), fmt)
 
+    @property
+    def dtype(self) -> np.dtype | None:
+        """The float dtype of the format's values (numpy's or ml_dtypes'), or None: see :func:`float_dtype`."""
+        return float_dtype(self.format)  # looked up on use: ml_dtypes is imported only when asked
+
     def __reduce__(self):
         return (finfo, (self.format,))
 
     def __repr__(self):
         return (
             f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
-            f"format={self.format.name}, dtype={self.dtype})"
+            f"format={self.format.name}, dtype={self.dtype}, code_dtype={self.code_dtype})"
         )
 
     def __str__(self):
         min_text = "-max" if self.format.signed else f"{self.min:.6g}"
         rows = [
-            f"Machine parameters for {self.format.name} (codes: {self.dtype})",
+            f"Machine parameters for {self.format.name}",
             "-" * 63,
             f"precision = {self.precision:>3}   resolution = {self.resolution:.6g}",
             f"machep = {self.machep:>6}   eps =        {self.eps:.6g}",
@@ -113,6 +160,7 @@ class finfo:  # noqa: N801 -- named after numpy.finfo, which it mirrors
             f"maxexp = {self.maxexp:>6}   max =        {self.max:.6g}",
             f"nexp = {self.nexp:>8}   min =        {min_text}",
             f"smallest_normal = {self.smallest_normal:.6g}   smallest_subnormal = {self.smallest_subnormal:.6g}",
+            f"dtype = {self.dtype}   code_dtype = {self.code_dtype}",
             "-" * 63,
         ]
         return "\n".join(rows)

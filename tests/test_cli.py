@@ -256,3 +256,62 @@ def test_a_subcommand_plugs_in_through_one_register_function(monkeypatch, capsys
     assert main(["greet", "world"]) == 0 and capsys.readouterr().out == "hello world\n"
     assert main(["greet", "nobody"]) == 2 and capsys.readouterr().err == "lowfloat: error: nobody to greet\n"
     assert main(["--help"]) == 0 and "    greet " in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ lowfloat train: options generated from the settings
+def _train_config(argv):
+    from lowfloat.train.commands import _config_from_args
+
+    return _config_from_args(cli.build_parser().parse_args(["train", *argv]))
+
+
+def test_every_train_setting_and_policy_role_has_an_option(capsys):
+    import dataclasses
+
+    from lowfloat.train import ROLES, TrainConfig
+
+    assert main(["train", "--help"]) == 0
+    text = capsys.readouterr().out
+    options = {f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(TrainConfig) if f.name != "extra"}
+    options |= {f"--{role.replace('_', '-')}-format" for role in ROLES} | {"--overflow", "--promote-every"}
+    assert {option for option in options if option not in text} == set()
+
+
+def test_train_command_line_without_options_is_the_default_config():
+    from lowfloat.train import TrainConfig
+
+    assert _train_config([]) == TrainConfig()
+
+
+def test_train_options_reach_the_config_in_the_fields_types():
+    config = _train_config(["--betas", "0.8", "0.99", "--hidden", "16,8", "--max-steps", "3", "--lr", "2**-4",
+                            "--stochastic-update", "--weight-format", "bf16", "--overflow", "default"])  # fmt: skip
+    assert (config.betas, config.hidden, config.max_steps, config.lr) == ((0.8, 0.99), (16, 8), 3, 0.0625)
+    policy = config.get_policy()
+    assert (policy.name, policy.weight.name, policy.overflow, policy.stochastic_update) == \
+        ("fp32*", "bfloat16", None, True)  # fmt: skip
+
+
+def test_train_promote_every_option_reaches_the_policy(capsys):
+    policy = _train_config(["--policy", "bf16", "--accumulator-format", "bf16", "--promote-every", "128"]).get_policy()
+    assert (policy.accumulator.name, policy.promote_every) == ("bfloat16", 128)
+    assert main(["train", "--promote-every", "0"]) == 2
+    assert "Policy.promote_every must be None or a positive int, got 0" in capsys.readouterr().err
+
+
+def test_train_policy_is_the_preset_itself_unless_an_override_is_given():
+    assert _train_config(["--policy", "fp8"]).policy == "fp8"
+    assert _train_config(["--policy", "fp8", "--overflow", "saturate"]).get_policy().name == "fp8*"
+
+
+def test_bad_overflow_word_for_train_is_one_line(capsys):
+    assert main(["train", "--overflow", "wrap"]) == 2
+    err = capsys.readouterr().err
+    assert "expected default or one of saturate, inf, nan, got 'wrap'" in err and err.count("\n") == 1
+
+
+def test_train_commands_do_not_import_the_command_line_module():
+    # cli.py registers the train commands; the reverse import would be a cycle
+    code = "import sys, lowfloat.train.commands; print('lowfloat.cli' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

@@ -25,8 +25,8 @@ import pytest
 from conftest import assert_same_values
 
 import lowfloat as lf
-from lowfloat.kernels.plan import plan
 from lowfloat.kernels import threads
+from lowfloat.kernels.plan import plan
 
 # ------------------------------------------------------------------ threads
 #: (operation, dtype, size, format, options) run by one thread each; three arrays are above

@@ -1,6 +1,8 @@
 """finfo: every limit against ml_dtypes.finfo / numpy.finfo and the reference; caching; the table."""
 
 import pickle
+import subprocess
+import sys
 from fractions import Fraction
 
 import ml_dtypes
@@ -49,7 +51,7 @@ def test_finfo_limits_equal_reference_values_of_neighbouring_codes(name):
     assert fi.smallest_normal == fi.tiny == 2.0**fi.minexp
     assert fi.maxexp == fmt.emax + 1 and 2.0 ** (fi.maxexp - 1) <= fi.max < 2.0**fi.maxexp
     assert (fi.bits, fi.nexp, fi.iexp, fi.nmant) == (fmt.bits, fmt.exp_bits, fmt.exp_bits, fmt.man_bits)
-    assert fi.dtype == fmt.code_dtype
+    assert fi.code_dtype == fmt.code_dtype
     assert fi.format is fmt
     assert fi.resolution == reference.quantize(Fraction(1, 10**fi.precision), fmt)
 
@@ -63,7 +65,7 @@ def test_finfo_tensorfloat32_matches_the_spec_table():
     assert (fi.eps, fi.epsneg, fi.machep, fi.negep) == (2.0**-10, 2.0**-11, -10, -11)
     assert (fi.bits, fi.nexp, fi.nmant, fi.minexp, fi.maxexp) == (19, 8, 10, -126, 128)
     assert (fi.precision, fi.resolution) == (3, float.fromhex("0x1.064p-10"))  # 0.001 rounded to tf32
-    assert fi.dtype == np.uint32
+    assert fi.code_dtype == np.uint32 and fi.dtype is None
 
 
 @pytest.mark.parametrize("name", FORMAT_NAMES)
@@ -103,7 +105,7 @@ def test_finfo_of_unknown_name_raises_value_error_and_of_non_name_type_error():
 
 # ------------------------------------------------------------------ the printed table
 BFLOAT16_TABLE = """\
-Machine parameters for bfloat16 (codes: uint16)
+Machine parameters for bfloat16
 ---------------------------------------------------------------
 precision =   2   resolution = 0.0100098
 machep =     -7   eps =        0.0078125
@@ -112,10 +114,11 @@ minexp =   -126   tiny =       1.17549e-38
 maxexp =    128   max =        3.38953e+38
 nexp =        8   min =        -max
 smallest_normal = 1.17549e-38   smallest_subnormal = 9.18355e-41
+dtype = bfloat16   code_dtype = uint16
 ---------------------------------------------------------------"""
 
 FLOAT8_E4M3FN_TABLE = """\
-Machine parameters for float8_e4m3fn (codes: uint8)
+Machine parameters for float8_e4m3fn
 ---------------------------------------------------------------
 precision =   1   resolution = 0.101562
 machep =     -3   eps =        0.125
@@ -124,6 +127,7 @@ minexp =     -6   tiny =       0.015625
 maxexp =      9   max =        448
 nexp =        4   min =        -max
 smallest_normal = 0.015625   smallest_subnormal = 0.00195312
+dtype = float8_e4m3fn   code_dtype = uint8
 ---------------------------------------------------------------"""
 
 
@@ -136,14 +140,15 @@ def test_finfo_str_is_the_fixed_table(name, table):
 def test_finfo_str_matches_ml_dtypes_table_line_by_line(name):
     ours = str(lf.finfo(name)).splitlines()
     theirs = str(external_finfo(name)).splitlines()
-    assert ours[0] == f"{theirs[0]} (codes: {lf.get_format(name).code_dtype})"
+    assert ours.pop(-2) == f"dtype = {name}   code_dtype = {lf.get_format(name).code_dtype}"  # ours alone
+    assert ours[0] == theirs[0]
     assert [line.split() for line in ours[1:]] == [line.split() for line in theirs[1:]]
 
 
 @pytest.mark.parametrize("name", FORMAT_NAMES)
 def test_finfo_str_columns_are_aligned(name):
     lines = str(lf.finfo(name)).splitlines()
-    assert len(lines) == 10
+    assert len(lines) == 11
     assert lines[1] == lines[-1] == "-" * 63
     # rows 2..7: "<name> = <value right-aligned>   <name> = <value>", the second column at a fixed place
     second_labels = [line[18:31] for line in lines[2:8]]
@@ -165,4 +170,48 @@ def test_finfo_str_lines_have_no_trailing_whitespace(name):
 
 
 def test_finfo_repr_names_format_and_limits():
-    assert repr(lf.finfo("e3m4")) == "finfo(resolution=0.09375, min=-15.5, max=15.5, format=float8_e3m4, dtype=uint8)"
+    assert repr(lf.finfo("e3m4")) == (
+        "finfo(resolution=0.09375, min=-15.5, max=15.5, format=float8_e3m4, dtype=float8_e3m4, code_dtype=uint8)"
+    )
+
+
+# ------------------------------------------------------------------ dtype and code_dtype
+@pytest.mark.parametrize("name", FORMAT_NAMES)
+def test_finfo_dtype_is_the_float_dtype_numpy_or_ml_dtypes_has_for_the_format(name):
+    # as numpy.finfo(t).dtype and ml_dtypes.finfo(t).dtype: the float type itself, or None where neither has one
+    fi = lf.finfo(name)
+    twin = ml_twin(name)
+    assert fi.dtype == twin if twin is not None else fi.dtype is None
+    if twin is not None:
+        assert fi.dtype == external_finfo(name).dtype
+    assert fi.code_dtype == lf.get_format(name).code_dtype and fi.code_dtype.kind == "u"
+
+
+def test_finfo_dtype_of_a_custom_format_is_none_and_of_an_equal_builtin_is_its_dtype():
+    assert lf.finfo(lf.Format(3, 3, 2, "fnuz")).dtype is None
+    assert lf.finfo(lf.Format(5, 2, 15, "ieee")).dtype == np.dtype(ml_dtypes.float8_e5m2)
+
+
+def _run(code: str) -> str:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_finfo_imports_ml_dtypes_only_when_its_dtype_is_asked_for():
+    code = (
+        "import sys, lowfloat as lf\n"
+        "fi = lf.finfo('bf16'); fi.max; lf.finfo('fp16').dtype\n"
+        "print('ml_dtypes' in sys.modules, lf.finfo('bf16').dtype, 'ml_dtypes' in sys.modules)\n"
+    )
+    assert _run(code) == "False bfloat16 True"
+
+
+def test_finfo_dtype_is_none_without_ml_dtypes_but_numpy_dtypes_remain():
+    code = (
+        "import sys; sys.modules['ml_dtypes'] = None  # as if it were not installed\n"
+        "import lowfloat as lf\n"
+        "print(lf.finfo('bf16').dtype, lf.finfo('fp16').dtype, lf.finfo('e4m3').code_dtype)\n"
+        "print(lf.finfo('e4m3'))\n"
+    )
+    out = _run(code).splitlines()
+    assert out[0] == "None float16 uint8"
+    assert "dtype = None   code_dtype = uint8" in out

@@ -50,7 +50,7 @@ def around_smallest_subnormal(fmt, dtype):
     return rng.integers(low, high, 1 << 16, dtype=UINT[dtype], endpoint=True)
 
 
-def run_plan(chosen, bits, out_dtype, key=np.uint64(0x1234567890ABCDEF)):
+def run_plan(chosen, bits, out_dtype, key=0x1234567890ABCDEF):
     out = np.empty(bits.size, out_dtype)
     chosen.run((bits, out), bits.size, key)
     return out

@@ -10,7 +10,7 @@ import pytest
 
 import lowfloat as lf
 from lowfloat import reference
-from lowfloat.integer import INT_FORMATS
+from lowfloat.scaling.integer import INT_FORMATS
 
 gfloat_block = pytest.importorskip("gfloat.block")
 gfloat_formats = pytest.importorskip("gfloat.formats")
@@ -39,7 +39,7 @@ def mx_data(seed, blocks=48):
 @pytest.mark.parametrize("name", list(GFLOAT_MX))
 def test_mx_floor_rule_equals_gfloat_bit_for_bit(name):
     x = mx_data(list(GFLOAT_MX).index(name))
-    q = lf.mx_quantize(x, name)
+    q = lf.mx_quantize(x, name, scale_rounding="floor")
     info = GFLOAT_MX[name]
     # gfloat gets float64 copies: its log2 in float32 misjudges floor(log2) just below powers of two
     expected = np.stack(
@@ -48,11 +48,12 @@ def test_mx_floor_rule_equals_gfloat_bit_for_bit(name):
     ours = q.dequantize(np.float64)
     np.testing.assert_array_equal(ours.view(np.uint64), expected.view(np.uint64))
     scales = [gfloat_block.compute_scale_amax(info.etype.emax, row.astype(np.float64)) for row in x]
-    np.testing.assert_array_equal(q.scales[:, 0].astype(np.float64), np.array(scales))
+    np.testing.assert_array_equal(q.scale[:, 0].astype(np.float64), np.array(scales))
 
 
 def oracle_shared_exp(amax: Fraction, elem_max: Fraction, emax: int, rounding: str) -> int:
-    """floor(log2(amax)) - emax, or the smallest k with amax <= elem_max * 2**k; clamped to -127..127."""
+    """floor(log2(amax)) - emax, the smallest k with amax <= elem_max * 2**k, or the k of the power of two
+    nearest to amax / elem_max (ties up); clamped to -127..127."""
     if amax == 0:
         return -127
     k = math.floor(math.log2(amax)) + 2  # a start above the answer, then step down exactly
@@ -63,11 +64,13 @@ def oracle_shared_exp(amax: Fraction, elem_max: Fraction, emax: int, rounding: s
     else:
         while amax <= elem_max * Fraction(2) ** (k - 1):
             k -= 1
+        if rounding == "nearest" and amax / elem_max < Fraction(3, 4) * Fraction(2) ** k:
+            k -= 1  # below the midpoint of 2**(k-1) and 2**k
     return max(-127, min(127, k))
 
 
 def oracle_mx_codes(block: np.ndarray, name: str, rounding: str):
-    element = lf.mx.MX_FORMATS[name]
+    element = lf.MX_FORMATS[name]
     is_int = isinstance(element, lf.IntFormat)
     elem_max = Fraction(element.max_value if is_int else element.max)
     amax = max(abs(Fraction(float(v))) for v in block)
@@ -85,7 +88,7 @@ def oracle_mx_codes(block: np.ndarray, name: str, rounding: str):
 
 
 @pytest.mark.parametrize("name", list(GFLOAT_MX))
-@pytest.mark.parametrize("rounding", ["floor", "ceil"])
+@pytest.mark.parametrize("rounding", ["floor", "ceil", "nearest"])
 def test_mx_codes_and_scales_equal_exact_oracle(name, rounding):
     x = mx_data(10 + list(GFLOAT_MX).index(name), blocks=12)
     q = lf.mx_quantize(x, name, scale_rounding=rounding)
@@ -97,7 +100,7 @@ def test_mx_codes_and_scales_equal_exact_oracle(name, rounding):
 
 def test_mxfp8_e4m3_block_max_500_clips_to_448_under_floor_and_rounds_to_512_under_ceil():
     x = np.float32([500.0] + [1.0] * 31)
-    assert lf.mx_quantize(x, "mxfp8_e4m3").dequantize()[0] == 448.0
+    assert lf.mx_quantize(x, "mxfp8_e4m3", scale_rounding="floor").dequantize()[0] == 448.0
     assert lf.mx_quantize(x, "mxfp8_e4m3", scale_rounding="ceil").dequantize()[0] == 512.0
     x[0] = 480.0
     assert lf.mx_quantize(x, "mxfp8_e4m3", scale_rounding="ceil").dequantize()[0] == 480.0
@@ -105,10 +108,10 @@ def test_mxfp8_e4m3_block_max_500_clips_to_448_under_floor_and_rounds_to_512_und
 
 def test_mx_ceil_never_clips():
     x = mx_data(20).astype(np.float64)
-    for name, element in lf.mx.MX_FORMATS.items():
+    for name, element in lf.MX_FORMATS.items():
         q = lf.mx_quantize(x, name, scale_rounding="ceil")
         top = element.max_value if isinstance(element, lf.IntFormat) else element.max
-        assert np.all(np.abs(x) <= top * q.scales.astype(np.float64))
+        assert np.all(np.abs(x) <= top * q.scale.astype(np.float64))
 
 
 def test_mx_non_finite_block_gets_nan_scale_and_only_that_block_is_nan():
@@ -116,7 +119,7 @@ def test_mx_non_finite_block_gets_nan_scale_and_only_that_block_is_nan():
     x[0, 5], x[1, 7] = np.nan, -np.inf
     for name in ("mxfp8_e4m3", "mxfp4", "mxint8"):
         q = lf.mx_quantize(x, name)
-        assert q.scale_codes[:, 0].tolist() == [0xFF, 0xFF, 127 - lf.mx.MX_FORMATS[name].emax]
+        assert q.scale_codes[:, 0].tolist() == [0xFF, 0xFF, 127 - lf.MX_FORMATS[name].emax]
         deq = q.dequantize()
         assert np.isnan(deq[:2]).all() and np.array_equal(deq[2], x[2])
 
@@ -155,7 +158,7 @@ def test_mx_nbytes_counts_packed_elements_and_one_byte_scales():
 
 def test_mxint8_codes_are_two_complement_integers_with_step_one_64th():
     q = lf.mx_quantize(np.float32([1.0, -1.0, 0.5, -0.25] + [0.0] * 28), "mxint8")
-    assert q.codes[:4].tolist() == [64, -64, 32, -16] and q.scales[0] == 1.0
+    assert q.codes[:4].tolist() == [64, -64, 32, -16] and q.scale[0] == 1.0
     assert INT_FORMATS["mxint8"].min == -128
 
 
@@ -214,7 +217,7 @@ def test_nvfp4_equals_exact_transformer_engine_steps(seed):
 def test_nvfp4_block_whose_scale_underflows_dequantizes_to_zero():
     x = np.float32([1e4] * 16 + [1e-6] * 16)  # block 1's E4M3 scale rounds to 0
     q = lf.nvfp4_quantize(x)
-    assert q.scales[1] == 0.0 and not q.dequantize()[16:].any()
+    assert q.scale[1] == 0.0 and not q.dequantize()[16:].any()
 
 
 def test_nvfp4_via_mx_quantize_is_the_same():
@@ -236,6 +239,40 @@ def test_nvfp4_non_finite_block_gets_nan_scale():
     assert q.tensor_amax == 1.0 and np.all(q.dequantize()[:16] == 1.0)
 
 
+def test_mx_default_is_ceil_and_never_clips_while_floor_is_the_spec_rule():
+    x = np.float32([480.0] + [1.0] * 31)
+    default = lf.mx_quantize(x, "mxfp8_e4m3")
+    assert default.scale[0] == 2.0 and default.dequantize()[0] == 480.0
+    assert lf.mx_quantize(x, "mxfp8_e4m3", scale_rounding="floor").dequantize()[0] == 448.0
+
+
+def test_mx_ftz_flushes_subnormal_elements_only():
+    x = np.float32([6.0, 0.5, -0.5, 1.0] + [0.0] * 28)  # 0.5 is E2M1's one subnormal (X = 1)
+    plain = lf.mx_quantize(x, "mxfp4")
+    flushed = lf.mx_quantize(x, "mxfp4", ftz=True)
+    assert plain.dequantize()[:4].tolist() == [6.0, 0.5, -0.5, 1.0]
+    assert flushed.dequantize()[:4].tolist() == [6.0, 0.0, -0.0, 1.0] and np.signbit(flushed.dequantize()[2])
+    np.testing.assert_array_equal(flushed.scale_codes, plain.scale_codes)
+
+
+def test_mx_and_nvfp4_daz_equal_the_input_with_its_subnormals_zeroed():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(64).astype(np.float32)
+    x[32:] = np.float32(1e-39) * rng.standard_normal(32).astype(np.float32)  # one block of float32 subnormals
+    zeroed = np.where(np.abs(x) < np.finfo(np.float32).tiny, np.copysign(np.float32(0), x), x)
+    for name in ("mxfp8_e4m3", "nvfp4"):
+        q, expected = lf.mx_quantize(x, name, daz=True), lf.mx_quantize(zeroed, name)
+        np.testing.assert_array_equal(q.codes, expected.codes)
+        np.testing.assert_array_equal(q.scale_codes, expected.scale_codes)
+    assert lf.mx_quantize(x, "mxfp8_e4m3").codes[32:].any()  # without daz, X = 2**-127 keeps them
+
+
+def test_nvfp4_ftz_flushes_its_subnormal_elements():
+    x = np.float32([6.0, 0.5, -0.5, 1.0] + [0.0] * 12)
+    assert lf.nvfp4_quantize(x, ftz=True).dequantize()[:4].tolist() == [6.0, 0.0, 0.0, 1.0]
+    assert lf.nvfp4_quantize(x).dequantize()[:4].tolist() == [6.0, 0.5, -0.5, 1.0]
+
+
 # ---------------------------------------------------------------- bad input
 
 
@@ -245,14 +282,16 @@ def test_unknown_mx_format_is_refused(fmt):
         lf.mx_quantize(np.ones(32), fmt)
 
 
-def test_unknown_scale_rounding_is_refused():
+@pytest.mark.parametrize("scale_rounding", ["up", "round", None])
+def test_unknown_scale_rounding_is_refused(scale_rounding):
     with pytest.raises(ValueError, match="scale_rounding"):
-        lf.mx_quantize(np.ones(32), "mxfp4", scale_rounding="nearest")
+        lf.mx_quantize(np.ones(32), "mxfp4", scale_rounding=scale_rounding)
 
 
-def test_nvfp4_with_ceil_is_refused():
+@pytest.mark.parametrize("scale_rounding", ["floor", "nearest"])
+def test_nvfp4_with_a_scale_rounding_other_than_the_default_is_refused(scale_rounding):
     with pytest.raises(ValueError, match="nvfp4"):
-        lf.mx_quantize(np.ones(32), "nvfp4", scale_rounding="ceil")
+        lf.mx_quantize(np.ones(32), "nvfp4", scale_rounding=scale_rounding)
 
 
 @pytest.mark.parametrize("block_size", [0, -32])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import lowfloat as lf
-from lowfloat.packing import packed_nbytes
+from lowfloat.scaling.packing import packed_nbytes
 
 # (format name, bits, signed integer codes?)
 PACKABLE = [
@@ -107,3 +107,37 @@ def test_unpack_refuses_non_uint8_bytes():
 def test_unpack_refuses_negative_shape():
     with pytest.raises(ValueError, match="shape"):
         lf.unpack(np.zeros(2, np.uint8), "fp4", (-4,))
+
+
+@pytest.mark.parametrize("name, bits, signed", PACKABLE)
+def test_pack_and_unpack_write_into_out_and_return_it(name, bits, signed):
+    codes = np.random.default_rng(2).permutation(all_codes_of(name, bits, signed))[:15]  # a ragged tail
+    packed = np.full(packed_nbytes(15, bits), 0xAA, np.uint8)
+    assert lf.pack(codes, name, out=packed) is packed
+    np.testing.assert_array_equal(packed, lf.pack(codes, name))
+    back = np.zeros((3, 5), codes.dtype)
+    assert lf.unpack(packed, name, (3, 5), out=back) is back
+    back = back.reshape(-1)
+    np.testing.assert_array_equal(back, codes)
+
+
+def test_pack_into_a_strided_out_writes_the_same_bytes():
+    codes = np.arange(8, dtype=np.uint8) * 7 % 64
+    out = np.zeros(12, np.uint8)[::2]  # six bytes, every other one
+    lf.pack(codes, "e3m2", out=out)
+    np.testing.assert_array_equal(out, lf.pack(codes, "e3m2"))
+
+
+@pytest.mark.parametrize(
+    "out, message",
+    [(np.zeros(3, np.uint8), "shape"), (np.zeros(2, np.int8), "dtype"), ([0, 0], "numpy.ndarray")],
+)
+def test_pack_refuses_bad_out(out, message):
+    with pytest.raises(ValueError, match=message):
+        lf.pack([1, 2, 3], "fp4", out=out)
+
+
+@pytest.mark.parametrize("out, message", [(np.zeros(3, np.uint8), "shape"), (np.zeros(4, np.int8), "dtype")])
+def test_unpack_refuses_bad_out(out, message):
+    with pytest.raises(ValueError, match=message):
+        lf.unpack(np.zeros(2, np.uint8), "fp4", 4, out=out)

@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 
 import lowfloat as lf
 from lowfloat import reference
-from lowfloat.kernels.plan import plan
 from lowfloat.formats import SPECIALS
+from lowfloat.kernels.plan import plan
 
 # ------------------------------------------------------------------ generic formats, fuzzed
 #: How many distinct formats the seeded loop checks.

@@ -94,3 +94,17 @@ def test_table_refuses_wide_and_unknown_formats():
         lf.table("fp7")
     with pytest.raises(TypeError, match="a format must be"):
         lf.table(8)
+
+
+def test_table_fills_out_and_returns_it():
+    expected = lf.table("e2m1")
+    out = np.zeros(16, expected.dtype)
+    assert lf.table("e2m1", out=out) is out
+    assert out.tolist() == expected.tolist()
+
+
+def test_table_refuses_out_of_another_dtype_or_length():
+    with pytest.raises(ValueError, match="dtype"):
+        lf.table("e2m1", out=np.zeros(16, np.float64))
+    with pytest.raises(ValueError, match="shape"):
+        lf.table("e2m1", out=np.zeros(8, lf.table("e2m1").dtype))

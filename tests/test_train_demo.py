@@ -14,14 +14,15 @@ import time
 
 import pytest
 
-from lowfloat.train.commands import main, register
+from lowfloat.cli import main
+from lowfloat.train.commands import register
 
 
 @pytest.fixture(scope="module")
 def demo_runs(tmp_path_factory):
     """The demo run once through the command line; its JSON list and printed output."""
     path = tmp_path_factory.mktemp("demo") / "runs.json"
-    output = subprocess.run([sys.executable, "-m", "lowfloat.train.commands", "demo", "--json", str(path), "--quiet"],
+    output = subprocess.run([sys.executable, "-m", "lowfloat", "demo", "--json", str(path), "--quiet"],
                             capture_output=True, text=True, check=True)  # fmt: skip
     runs = json.loads(path.read_text())
     return {run["name"]: run for run in runs}, output.stdout
@@ -31,9 +32,9 @@ def demo_runs(tmp_path_factory):
 def test_demo_writes_every_run_with_the_required_keys(demo_runs):
     runs, _ = demo_runs
     assert list(runs) == ["fp32", "fp16-noscale", "fp16-dynamic", "bf16-noscale", "fp8-noscale", "fp8-delayed",
-                          "bf16-pure", "bf16-pure-sr", "fp16-spike"]  # fmt: skip
+                          "bf16-pure", "bf16-pure-sr", "fp16-spike", "fp8-acc14", "fp8-acc14-promote"]  # fmt: skip
     for run in runs.values():
-        assert {"name", "test_accuracy", "flushed_grad_fraction", "skipped_steps"} <= set(run)
+        assert {"name", "test_accuracy", "flushed_grad_fraction", "skipped_steps", "accumulator_error"} <= set(run)
 
 
 @pytest.mark.slow
@@ -86,12 +87,27 @@ def test_demo_spike_skips_steps_and_the_scale_drops_then_grows_back(demo_runs):
     assert runs["fp16-dynamic"]["skipped_steps"] == 0
 
 
+@pytest.mark.slow
+def test_demo_14_bit_accumulator_errs_at_k_4096_and_promotion_recovers_most_of_it(demo_runs):
+    runs, stdout = demo_runs
+    acc14, promoted = runs["fp8-acc14"], runs["fp8-acc14-promote"]
+    assert acc14["config"]["hidden"] == [4096] and "promote every 128" in promoted["config"]["policy_detail"]
+    float32 = max(run["accumulator_error"] for name, run in runs.items() if not name.startswith("fp8-acc14"))
+    assert float32 < 1e-6  # numpy's float32 matmul: the rounding of float32 sums
+    assert acc14["accumulator_error"] > 1e-4 > 100 * float32  # a 14-bit accumulator over K = 4096 products
+    assert promoted["accumulator_error"] < 0.25 * acc14["accumulator_error"]  # promotion removes most of that error
+    # the error stays far below what the FP8 casts themselves cost: neither run loses accuracy at this scale
+    assert abs(acc14["test_accuracy"] - promoted["test_accuracy"]) <= 0.01
+    assert min(acc14["test_accuracy"], promoted["test_accuracy"]) >= runs["fp8-delayed"]["test_accuracy"] - 0.01
+    assert "acc err" in stdout.splitlines()[0]
+
+
 def interrupted(argv, after: float, timeout: float):
     """Run the lowfloat command line in a child, send it Ctrl-C ``after`` seconds into its work.
 
     Returns the exit status, stdout and stderr.
     """
-    script = ("import sys; from lowfloat.train.commands import main; print('ready', flush=True); "
+    script = ("import sys, lowfloat.train.commands; from lowfloat.cli import main; print('ready', flush=True); "
               f"sys.exit(main({argv!r}))")  # fmt: skip
     pipe = subprocess.PIPE
     process = subprocess.Popen([sys.executable, "-c", script], stdout=pipe, stderr=pipe, text=True)
@@ -175,6 +191,6 @@ def test_register_adds_both_subcommands_to_another_parser():
 
 def test_progress_is_silent_off_a_terminal():
     # stderr is a pipe here: no progress bar, no stray output
-    result = subprocess.run([sys.executable, "-m", "lowfloat.train.commands", "train", "--max-steps", "3"],
+    result = subprocess.run([sys.executable, "-m", "lowfloat", "train", "--max-steps", "3"],
                             capture_output=True, text=True, env=os.environ | {"PYTHONWARNINGS": "error"})  # fmt: skip
     assert result.returncode == 0 and result.stderr == ""

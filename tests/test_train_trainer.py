@@ -14,11 +14,15 @@ import pytest
 import lowfloat as lf
 from lowfloat import reference
 from lowfloat.train import (
+    GELU,
     MLP,
     Dataset,
+    History,
     Interrupted,
     Linear,
     Policy,
+    ReLU,
+    SoftmaxCrossEntropy,
     TrainConfig,
     get_policy,
     load_digits,
@@ -26,8 +30,8 @@ from lowfloat.train import (
     split,
     train,
 )
-from lowfloat.train.data import epoch_order
-from lowfloat.train.telemetry import HISTOGRAM_EXPONENTS, Telemetry
+from lowfloat.train.datasets import epoch_order
+from lowfloat.train.telemetry import COUNTERS, HISTOGRAM_EXPONENTS, StepTelemetry, Telemetry, matmul_error
 
 
 # ------------------------------------------------------------------ against PyTorch
@@ -232,6 +236,72 @@ def test_bf16_accumulator_rounds_every_partial_sum_of_the_forward_matmul():
     assert not np.array_equal(y, x @ layer.W.T)  # float32 accumulation differs
 
 
+def test_promote_every_routes_the_layers_matmuls_through_lowfloat_matmul():
+    from lowfloat.train.trainer import _Caster
+
+    rng = np.random.default_rng(6)
+    layer = Linear(300, 4, rng=rng)
+    x = rng.uniform(0, 1, (3, 300)).astype(np.float32)
+    policy = Policy(accumulator="bf16", promote_every=64)
+    y = layer.forward(x, _Caster(policy, Telemetry(), None))
+    expected = lf.matmul(x, layer.W.T, accumulate="bf16", promote_every=64) + layer.b
+    assert np.array_equal(y, expected)
+    unpromoted = layer.forward(x, _Caster(policy.replace(promote_every=None), Telemetry(), None))
+    assert not np.array_equal(y, unpromoted)
+
+
+def test_bf16_accumulator_stops_counting_at_256_unless_promoted():
+    from lowfloat.train.trainer import _Caster
+
+    ones = np.ones((1, 4096), np.float32)
+    for promote_every, total in [(None, 256.0), (128, 4096.0)]:
+        telemetry = Telemetry()
+        cast = _Caster(Policy(accumulator="bf16", promote_every=promote_every), telemetry, None)
+        assert cast.matmul(ones, ones.T).item() == total
+        assert telemetry.end_step().accumulator_error == 1 - total / 4096
+
+
+def test_float32_accumulation_with_promotion_still_goes_through_lowfloat_matmul():
+    from lowfloat.train.trainer import _Caster
+
+    rng = np.random.default_rng(8)
+    a = lf.quantize(rng.uniform(0, 1, (2, 1000)), "e4m3").astype(np.float32)
+    b = lf.quantize(rng.uniform(0, 1, (1000, 3)), "e4m3").astype(np.float32)
+    cast = _Caster(Policy(promote_every=100), Telemetry(), None)
+    assert np.array_equal(cast.matmul(a, b), lf.matmul(a, b, promote_every=100))
+
+
+def test_every_step_records_the_accumulators_error_against_the_exact_product():
+    wide = train(TrainConfig(policy=Policy(weight="bf16", activation="bf16"), max_steps=3))
+    narrow = train(TrainConfig(policy=Policy(weight="bf16", activation="bf16", accumulator="bf16"), max_steps=3))
+    assert all(0 <= row["accumulator.error"] < 1e-6 for row in wide.steps)  # float32: rounding of the sums only
+    assert all(1e-4 < row["accumulator.error"] < 0.1 for row in narrow.steps)
+    mean = np.mean([row["accumulator.error"] for row in narrow.steps])
+    assert narrow.summary()["accumulator_error"] == pytest.approx(mean)
+
+
+def test_matmul_error_leaves_out_non_finite_exact_values_and_counts_nan_results_as_infinite():
+    a = np.float32([[1.0, 2.0], [np.inf, 1.0]])
+    b = np.float32([[1.0], [1.0]])
+    assert matmul_error(a, b, np.float32([[3.0], [np.inf]])) == 0.0  # row 1 is inf exactly: left out
+    assert matmul_error(a, b, np.float32([[np.nan], [np.inf]])) == math.inf
+    assert matmul_error(np.zeros((1, 2)), b, np.zeros((1, 1))) == 0.0
+    assert matmul_error(a[:1], b, np.float32([[3.3]])) == pytest.approx(0.1, rel=1e-6)
+
+
+def test_mlp_backward_without_the_input_gradient_gives_the_same_parameter_gradients():
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(5, 6)).astype(np.float32)
+    dlogits = rng.normal(size=(5, 3)).astype(np.float32)
+    full, lean = MLP((6, 4, 3), seed=1), MLP((6, 4, 3), seed=1)
+    full.forward(x)
+    lean.forward(x)
+    assert full.backward(dlogits).shape == (5, 6)
+    assert lean.backward(dlogits, input_grad=False) is None
+    for (_, g), (_, h) in zip(full.gradients(), lean.gradients(), strict=True):
+        assert np.array_equal(g, h)
+
+
 def test_training_with_a_bf16_accumulator_runs_and_differs_from_float32_accumulation():
     config = TrainConfig(policy=Policy(weight="bf16", activation="bf16", accumulator="bf16"), max_steps=5)
     narrow = train(config)
@@ -269,6 +339,38 @@ def test_plot_saves_a_figure(tmp_path):
     assert (tmp_path / "run.png").stat().st_size > 10_000
 
 
+def test_history_records_steps_epochs_and_totals_through_its_methods():
+    history = History("h", {}, {})
+    step = dict.fromkeys(COUNTERS, 0) | {"elements": 4, "nonzero": 4, "underflow": 1, "amax": 2.0}
+    bins = np.zeros(HISTOGRAM_EXPONENTS.size, np.int64)
+    bins[127] = 3  # three elements in [1, 2)
+    for loss, error in ((3.0, 1e-3), (1.0, 3e-3)):
+        telemetry = StepTelemetry({"weight_grad": step}, {"weight_grad": bins}, error)
+        history.add_step(epoch=0, loss=loss, loss_scale=1.0, skipped=False, lost=1, changed=4, telemetry=telemetry)
+    history.add_epoch(0.5)
+    history.finish(1.5)
+    assert [row["step"] for row in history.steps] == [0, 1] and history.steps[0]["weight_grad.underflow"] == 0.25
+    assert history.epochs == [{"epoch": 0, "step": 1, "train_loss": 2.0, "test_accuracy": 0.5}]
+    assert history.totals["weight_grad"]["underflow"] == 2 and history.totals["weight_grad"]["amax"] == 2.0
+    assert history.histograms["weight_grad"][127] == 6 and history.histograms["activation_grad"].sum() == 0
+    assert history.lost_update_fraction == 0.25 and history.flushed_grad_fraction == 0.25
+    assert history.accumulator_error == pytest.approx(2e-3)
+    assert (history.seconds, history.interrupted) == (1.5, False)
+
+
+@pytest.mark.parametrize("cls", [Linear, ReLU, GELU, MLP, SoftmaxCrossEntropy, History, Telemetry])
+def test_classes_keep_no_mutable_state_shared_between_instances(cls):
+    shared = {name for name, value in vars(cls).items() if isinstance(value, (dict, list, set, np.ndarray))}
+    assert shared == set()
+
+
+def test_every_config_field_declares_its_kind_and_help():
+    import dataclasses
+
+    for f in dataclasses.fields(TrainConfig):
+        assert f.metadata["setting"].help, f.name
+
+
 def test_ctrl_c_raises_interrupted_with_the_steps_done():
     def progress(done, total):
         if done == 3:
@@ -277,6 +379,20 @@ def test_ctrl_c_raises_interrupted_with_the_steps_done():
     with pytest.raises(Interrupted) as info:
         train(TrainConfig(epochs=1), progress=progress)
     assert len(info.value.history.steps) == 3 and info.value.history.interrupted
+
+
+def test_ctrl_c_while_the_data_loads_raises_interrupted_with_an_empty_history(monkeypatch):
+    from lowfloat.train import trainer
+
+    def ctrl_c(config):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "_load", ctrl_c)  # Ctrl-C pressed before the first step
+    with pytest.raises(Interrupted) as info:
+        train(TrainConfig(name="early", policy="fp16"))
+    history = info.value.history
+    assert history.interrupted and history.steps == [] and history.name == "early"
+    assert history.formats["activation"] == "float16"
 
 
 # ------------------------------------------------------------------ policies and configurations
@@ -300,6 +416,9 @@ def test_presets_assign_the_documented_formats():
         (dict(weight="e4m3", overflow="inf"), "Policy.overflow"),
         (dict(overflow="wrap"), "Policy.overflow"),
         (dict(stochastic_update="yes"), "Policy.stochastic_update"),
+        (dict(promote_every=0), "Policy.promote_every must be None or a positive int"),
+        (dict(promote_every=128.0), "Policy.promote_every"),
+        (dict(promote_every=True), "Policy.promote_every"),
     ],
 )
 def test_bad_policy_field_is_named(kwargs, field):

@@ -659,8 +659,9 @@ def test_finfo_of_the_generic_float64_equals_numpy_finfo_float64():
     for name in ("eps", "epsneg", "machep", "negep", "minexp", "maxexp", "max", "min", "smallest_normal", "tiny",
                  "smallest_subnormal", "nmant", "nexp", "iexp", "precision", "resolution", "bits"):  # fmt: skip
         assert getattr(ours, name) == getattr(numpy_info, name), name
-    assert ours.dtype == np.uint64  # the code dtype
-    assert "(codes: uint64)" in str(ours)
+    assert ours.dtype == np.float64 and ours.code_dtype == np.uint64  # numpy's own float dtype; the codes'
+    assert "dtype = float64   code_dtype = uint64" in str(ours)
+    assert lf.finfo("e11m10_b1023").dtype is None  # no float dtype of numpy's or ml_dtypes' holds exactly those
 
 
 @pytest.mark.parametrize("fmt", WIDE_FORMATS, ids=lambda fmt: fmt.name)
@@ -669,7 +670,7 @@ def test_finfo_of_wide_formats_is_derived_from_the_reference(fmt):
     assert info.max == reference.decode(fmt.max_code_magnitude, fmt)
     assert info.smallest_subnormal == reference.decode(0 if not fmt.has_zero else 1, fmt)
     assert info.eps == 2.0 ** (max(fmt.emin, 0) - fmt.man_bits)
-    assert len(str(info).splitlines()) == 10
+    assert len(str(info).splitlines()) == 11
 
 
 def test_table_of_a_16_bit_wide_format_lists_every_code_with_a_wide_exponent_field():
@@ -708,7 +709,8 @@ def test_command_line_takes_wide_formats_by_name(capsys):
 
     assert main(["info", "e11m10_b1023"]) == 0
     out = capsys.readouterr().out
-    assert "Machine parameters for float22_e11m10_b1023_ieee (codes: uint32)" in out and "minexp =  -1022" in out
+    assert "Machine parameters for float22_e11m10_b1023_ieee" in out and "code_dtype = uint32" in out
+    assert "minexp =  -1022" in out
     assert main(["quantize", "--format", "e11m10_b1023", "1e300", "-1e-310", "0x1.ffep1023"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "float22_e11m10_b1023_ieee, rounding nearest_even"

@@ -1,4 +1,4 @@
-"""The largest magnitude of each block: the first step of block scaling (lowfloat.blocks, lowfloat.mx)."""
+"""The largest magnitude of each block: the first step of block scaling (lowfloat.scaling: blocks, mx)."""
 
 from .jit import njit
 

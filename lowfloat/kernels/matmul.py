@@ -143,9 +143,10 @@ def _matmul(a, b, out, chunk, promote, main, flush_below, round_fn, acc, negativ
     over t in order (the product is exact), starting from -0 and restarting
     every ``chunk`` terms; with ``promote`` each finished ``part`` is added
     into ``main``, rounded to nearest even with ``main`` (float32's fast
-    constants).  Addends below ``flush_below`` count as zeros (DAZ; 0 for none).  The loops run i, t, j so that the innermost one updates a
-    row of accumulators in SIMD lanes; each element still sees its terms in
-    the order t = 0, 1, ...  Partial sum (p, i, j, t) draws the random bits of
+    constants).  Addends below ``flush_below`` count as zeros (DAZ; 0 for
+    none).  The loops run i, t, j so that the innermost one updates a row of
+    accumulators in SIMD lanes; each element still sees its terms in the
+    order t = 0, 1, ...  Partial sum (p, i, j, t) draws the random bits of
     index ``((p * m + i) * n + j) * k + t``.
     """
     batch, m, k_len = a.shape

@@ -123,7 +123,7 @@ class Plan:
         """Width of the data's lanes: the random bits stochastic rounding draws per element (32 or 64)."""
         return 8 * self.dtype.itemsize
 
-    def run(self, arrays: tuple, size: int, key=np.uint64(0)) -> None:
+    def run(self, arrays: tuple, size: int, key=0) -> None:
         """Run the element-wise kernel on ``arrays`` (1-D, contiguous), split across threads if large."""
         constants = self.constants + ((np.uint64(key),) if self.random else ())
         threads.run(self.kernel, size, arrays, constants)
@@ -213,26 +213,37 @@ def plan(operation: str, fmt: Format, dtype, rounding_mode: str = "nearest_even"
     return Plan(operation, path, dtype, kernel, (layout(fmt), rnd), random=True)
 
 
+def decode_path(fmt: Format, dtype) -> str:
+    """The path :func:`plan` takes to decode ``fmt``'s codes to ``dtype`` (without building its constants)."""
+    dtype = np.dtype(dtype)
+    if dtype == np.float32 and fmt.specials == "ieee" and (fmt.exp_bits, fmt.bias) == (8, 127):
+        return "shift"
+    if decode.small_constants(fmt, dtype) is not None:
+        return "small"
+    return "table" if fmt.bits <= 16 else "general"
+
+
 def _decode_plan(fmt: Format, dtype: np.dtype, path=None) -> Plan:
     single = dtype == np.float32
     if single and fmt.value_dtype != np.float32:
         raise ValueError(f"float32 cannot hold every value of {fmt.name}; decode it to float64")
     general = Plan("decode", "general", dtype, decode.decode_float32 if single else decode.decode_float64,
                    (layout(fmt),))  # fmt: skip
-    shift = single and fmt.specials == "ieee" and (fmt.exp_bits, fmt.bias) == (8, 127)
-    small = decode.small_constants(fmt, dtype)
     if path not in (None, *PATHS["decode"]):
         raise ValueError(f"unknown path {path!r} for decode; expected one of {', '.join(PATHS['decode'])}")
+    natural = decode_path(fmt, dtype)
+    serves = {"general": True, "shift": natural == "shift", "small": decode.small_constants(fmt, dtype) is not None,
+              "table": fmt.bits <= 16}  # fmt: skip
+    path = path or natural
+    if not serves[path]:
+        raise ValueError(f"the {path} decode path does not serve {fmt.name} to {dtype}")
     if path == "general":
         return general
-    if path in (None, "shift") and shift:
+    if path == "shift":
         return Plan("decode", "shift", dtype, decode.shift_float32, (np.int64(23 - fmt.man_bits),))
-    if path in (None, "small") and small is not None:
-        return Plan("decode", "small", dtype, decode.small_float32 if single else decode.small_float64, (small,))
-    if path not in (None, "table") or fmt.bits > 16:
-        if path is not None:
-            raise ValueError(f"the {path} decode path does not serve {fmt.name} to {dtype}")
-        return general
+    if path == "small":
+        return Plan("decode", "small", dtype, decode.small_float32 if single else decode.small_float64,
+                    (decode.small_constants(fmt, dtype),))  # fmt: skip
     # the bits of every code's value, built by the general kernel once
     codes = np.arange(1 << fmt.bits, dtype=fmt.code_dtype)
     table = np.empty(codes.size, bits_type(dtype))

@@ -213,7 +213,7 @@ def encode_bits_flags(bits, U, I, lay, rnd, random):
     drops their computation too.
     """
     sign_shift, in_man, in_bias, in_exp_max = width_constants(U)
-    m, unsigned, sub_exp = lay.man_bits, lay.unsigned, lay.sub_exp
+    m, unsigned = lay.man_bits, lay.unsigned
     one = U(1)
     # 1) split the input into sign, exponent field and mantissa field
     negative = (bits >> U(sign_shift)) != U(0)
@@ -316,7 +316,7 @@ def tiny_result(magnitude, negative, random, U, I, lay, rnd):
 
 @njit(cache=True, nogil=True, inline="always")
 def encode_bits(bits, U, I, lay, rnd, random):
-    """Code of the float whose bits are ``bits``, rounded once into the layout's format (see :func:`encode_bits_flags`)."""
+    """Code of the float ``bits`` rounded once into the layout's format (:func:`encode_bits_flags` without flags)."""
     code, flags = encode_bits_flags(bits, U, I, lay, rnd, random)
     return code
 

@@ -12,7 +12,8 @@ casts did (overflow, underflow, subnormals, amax, lost updates) in a
 0
 """
 
-from .data import Dataset, load_digits, load_npz, split
+from .config import TrainConfig
+from .datasets import Dataset, load_digits, load_npz, split
 from .history import History, plot_runs
 from .layers import GELU, MLP, Linear, ReLU
 from .loss import SoftmaxCrossEntropy
@@ -20,7 +21,7 @@ from .optim import SGD, Adam
 from .policy import PRESETS, ROLES, Policy, get_policy
 from .scalers import CurrentScaling, DelayedScaling, DynamicLossScaler, NoLossScaling, StaticLossScaler
 from .sweep import sweep
-from .trainer import Interrupted, TrainConfig, train
+from .trainer import Interrupted, train
 
 __all__ = [
     "Policy",

@@ -10,7 +10,8 @@ import math
 import numpy as np
 
 from ..formats import get_format
-from .telemetry import HISTOGRAM_EXPONENTS
+from .policy import GRADIENT_ROLES
+from .telemetry import COUNTERS, HISTOGRAM_EXPONENTS
 
 __all__ = ["History"]
 
@@ -20,6 +21,10 @@ def _clean(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def _fraction(counts, name, of="elements"):
+    return counts[name] / counts[of] if counts[of] else 0.0
 
 
 class History:
@@ -33,7 +38,9 @@ class History:
     steps : list of dict
         One row per step: ``step``, ``epoch``, ``loss``, ``loss_scale``,
         ``skipped`` (0/1), ``lost_updates`` (share of nonzero weight
-        increments that rounded away), and per tensor role
+        increments that rounded away), ``accumulator.error`` (the largest
+        relative error of one of the step's matrix products against the
+        exact product of its operands), and per tensor role
         ``<role>.overflow``, ``<role>.subnormal`` (shares of its elements),
         ``<role>.underflow`` (share of its nonzero elements) and ``<role>.amax``.
     epochs : list of dict
@@ -48,20 +55,79 @@ class History:
         Per role, the format's name.
     interrupted : bool
         The run was stopped before its last step.
+    seconds : float
+        Wall time of the run.
+    model : MLP or None
+        The trained model.
+
+    The trainer adds to a history only through :meth:`add_step`,
+    :meth:`add_epoch` and :meth:`finish`.
     """
 
-    def __init__(self, name, config, formats):
+    def __init__(self, name, config, formats, *, model=None):
         self.name = name
         self.config = config
         self.formats = formats
+        self.model = model
         self.steps: list[dict] = []
         self.epochs: list[dict] = []
         self.totals: dict = {}
-        self.histograms: dict = {}
-        self.lost = [0, 0]  # increments that rounded away, nonzero increments
+        self.histograms = {role: np.zeros(HISTOGRAM_EXPONENTS.size, np.int64) for role in GRADIENT_ROLES}
+        self.updates_lost = 0  # nonzero weight increments that rounded away
+        self.updates_made = 0  # nonzero weight increments
         self.seconds = 0.0
         self.interrupted = False
-        self.model = None
+
+    # ------------------------------------------------------------ recording
+    def add_step(self, *, epoch, loss, loss_scale, skipped, lost, changed, telemetry) -> None:
+        """Record the next step.
+
+        Parameters
+        ----------
+        epoch : int
+        loss : float
+            The step's (unscaled) loss.
+        loss_scale : float
+            The loss scale the step used.
+        skipped : bool
+            The optimizer step was skipped (inf/NaN gradients).
+        lost, changed : int
+            Nonzero weight increments that rounded away, and all nonzero ones.
+        telemetry : StepTelemetry
+            The step's cast counters, gradient histograms and accumulator
+            error (:meth:`lowfloat.train.telemetry.Telemetry.end_step`).
+        """
+        counts = telemetry.counts
+        row = {"step": len(self.steps), "epoch": epoch, "loss": loss, "loss_scale": loss_scale,
+               "skipped": int(skipped), "lost_updates": lost / changed if changed else 0.0,
+               "accumulator.error": telemetry.accumulator_error}  # fmt: skip
+        for role, c in counts.items():
+            row[f"{role}.overflow"] = _fraction(c, "overflow")
+            row[f"{role}.underflow"] = _fraction(c, "underflow", of="nonzero")
+            row[f"{role}.subnormal"] = _fraction(c, "subnormal")
+            row[f"{role}.amax"] = c["amax"]
+        self.steps.append(row)
+        self.updates_lost += lost
+        self.updates_made += changed
+        for role, c in counts.items():
+            total = self.totals.setdefault(role, dict.fromkeys(COUNTERS, 0) | {"amax": 0.0})
+            for name in COUNTERS:
+                total[name] += c[name]
+            total["amax"] = max(total["amax"], c["amax"]) if np.isfinite(c["amax"]) else total["amax"]
+        for role, counts_of_role in telemetry.histograms.items():
+            self.histograms[role] += counts_of_role
+
+    def add_epoch(self, test_accuracy: float) -> None:
+        """Record the end of the next epoch: its mean training loss and the test accuracy after it."""
+        epoch = len(self.epochs)
+        losses = [row["loss"] for row in self.steps if row["epoch"] == epoch]
+        self.epochs.append({"epoch": epoch, "step": len(self.steps) - 1, "train_loss": float(np.mean(losses)),
+                            "test_accuracy": test_accuracy})  # fmt: skip
+
+    def finish(self, seconds: float, *, interrupted: bool = False) -> None:
+        """Record the run's wall time, and whether it was stopped early."""
+        self.seconds = seconds
+        self.interrupted = interrupted
 
     # ------------------------------------------------------------ summary
     @property
@@ -77,15 +143,20 @@ class History:
     def flushed_grad_fraction(self) -> float:
         """Over the run: gradient elements (activation and weight gradients) that casts flushed to zero,
         as a share of the nonzero ones."""
-        roles = ("activation_grad", "weight_grad")
-        flushed = sum(self.totals.get(role, {}).get("underflow", 0) for role in roles)
-        nonzero = sum(self.totals.get(role, {}).get("nonzero", 0) for role in roles)
+        flushed = sum(self.totals.get(role, {}).get("underflow", 0) for role in GRADIENT_ROLES)
+        nonzero = sum(self.totals.get(role, {}).get("nonzero", 0) for role in GRADIENT_ROLES)
         return flushed / nonzero if nonzero else 0.0
 
     @property
     def lost_update_fraction(self) -> float:
         """Over the run: nonzero weight increments that rounded away in the master weights."""
-        return self.lost[0] / self.lost[1] if self.lost[1] else 0.0
+        return self.updates_lost / self.updates_made if self.updates_made else 0.0
+
+    @property
+    def accumulator_error(self) -> float:
+        """Over the run: the mean of each step's largest relative matmul error (NaN before any step)."""
+        errors = [row["accumulator.error"] for row in self.steps if not math.isnan(row["accumulator.error"])]
+        return float(np.mean(errors)) if errors else math.nan
 
     @property
     def diverged_at_step(self):
@@ -113,6 +184,7 @@ class History:
             "flushed_grad_fraction": self.flushed_grad_fraction,
             "skipped_steps": self.skipped_steps,
             "lost_update_fraction": self.lost_update_fraction,
+            "accumulator_error": self.accumulator_error,
             "final_loss": self.steps[-1]["loss"] if self.steps else math.nan,
             "min_loss_scale": min(scales) if scales else math.nan,
             "final_loss_scale": scales[-1] if scales else math.nan,

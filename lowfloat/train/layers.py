@@ -9,9 +9,9 @@ Every tensor a low-precision step would store or read passes through
 ``cast(x, role, key)``, a callable supplied by the trainer (see
 :mod:`lowfloat.train.trainer`); the default, :func:`no_cast`, leaves it
 unchanged, so the layers also run in float64 for gradient checks.  Matrix
-products use ``cast.matmul`` when the cast has one (an emulated accumulator),
-else numpy's.  Shapes
-are written ``(batch, features)``; weights are ``(out, in)`` as in PyTorch.
+products use ``cast.matmul`` when the cast has one (the trainer's emulates
+the policy's accumulator and measures each product's error), else numpy's.
+Shapes are written ``(batch, features)``; weights are ``(out, in)`` as in PyTorch.
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ import math
 
 import numpy as np
 
-__all__ = ["Linear", "ReLU", "GELU", "MLP", "no_cast"]
+__all__ = ["Linear", "ReLU", "GELU", "MLP", "no_cast", "ACTIVATIONS", "INITS"]
+
+#: Initialisations of the weights by name (see :class:`Linear`).
+INITS = ("he", "glorot")
 
 
 def no_cast(x, role, key):
@@ -39,7 +42,7 @@ class Linear:
     ----------
     n_in, n_out : int
         Input and output features.
-    init : {"he", "glorot"}
+    init : {"he", "glorot"} (:data:`INITS`)
         He (Kaiming) normal, std ``sqrt(2 / n_in)``, for ReLU/GELU networks;
         Glorot (Xavier) uniform, limit ``sqrt(6 / (n_in + n_out))``.  Biases start at 0.
     rng : numpy.random.Generator
@@ -66,7 +69,7 @@ class Linear:
             limit = math.sqrt(6.0 / (n_in + n_out))
             weights = rng.uniform(-limit, limit, size=(n_out, n_in))
         else:
-            raise ValueError(f"init must be 'he' or 'glorot', got {init!r}")
+            raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
         self.name = name
         self.params = {"W": weights.astype(np.float32), "b": np.zeros(n_out, np.float32)}
         self.grads: dict = {}
@@ -88,15 +91,18 @@ class Linear:
         # 2) exact products, accumulated in float32 (float64 for float64 data) or the policy's accumulator
         return _matmul(cast)(self.x_q, self.W_q.T) + b_q
 
-    def backward(self, dy, cast=no_cast):
-        """dL/dy (batch, n_out) -> dL/dx (batch, n_in); fills ``grads`` with dL/dW and dL/db."""
+    def backward(self, dy, cast=no_cast, *, input_grad=True):
+        """dL/dy (batch, n_out) -> dL/dx (batch, n_in); fills ``grads`` with dL/dW and dL/db.
+
+        With ``input_grad=False`` dL/dx is not computed (None is returned).
+        """
         # 1) the incoming gradient is stored in the gradient format
         dy_q = cast(dy, "activation_grad", (self.name, "dy"))  # (batch, n_out)
         # 2) weight gradient: x.T @ dy, rounded to the weight-gradient format
         self.grads["W"] = cast(_matmul(cast)(dy_q.T, self.x_q), "weight_grad", (self.name, "dW"))  # (n_out, n_in)
         self.grads["b"] = cast(dy_q.sum(axis=0), "weight_grad", (self.name, "db"))  # (n_out,)
         # 3) input gradient; the layer below casts it when it reads it
-        return _matmul(cast)(dy_q, self.W_q)  # (batch, n_in)
+        return _matmul(cast)(dy_q, self.W_q) if input_grad else None  # (batch, n_in)
 
 
 class ReLU:
@@ -110,9 +116,6 @@ class ReLU:
     >>> r.forward(np.float32([-1.0, 0.0, 2.0])).tolist(), r.backward(np.float32([5.0, 5.0, 5.0])).tolist()
     ([0.0, 0.0, 2.0], [0.0, 0.0, 5.0])
     """
-
-    params: dict = {}
-    grads: dict = {}
 
     def forward(self, x, cast=no_cast):
         self.mask = x > 0
@@ -136,8 +139,6 @@ class GELU:
     [-0.158808, 0.0, 0.841192]
     """
 
-    params: dict = {}
-    grads: dict = {}
     _C = math.sqrt(2.0 / math.pi)
     _A = 0.044715
 
@@ -154,7 +155,8 @@ class GELU:
         return dy * (x.dtype.type(0.5) * (one + t) + x.dtype.type(0.5) * x * (one - t * t) * du_dx)
 
 
-_ACTIVATIONS = {"relu": ReLU, "gelu": GELU}
+#: Activation layers by name.
+ACTIVATIONS = {"relu": ReLU, "gelu": GELU}
 
 
 class MLP:
@@ -164,8 +166,8 @@ class MLP:
     ----------
     sizes : sequence of int
         Features of each layer, input first, classes last: ``(64, 32, 10)``.
-    activation : {"relu", "gelu"}
-    init : {"he", "glorot"}
+    activation : {"relu", "gelu"} (:data:`ACTIVATIONS`)
+    init : {"he", "glorot"} (:data:`INITS`)
     seed : int
         Seeds the initial weights.
 
@@ -184,14 +186,14 @@ class MLP:
         sizes = tuple(sizes)
         if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 for n in sizes):
             raise ValueError(f"sizes must be at least two positive ints, got {sizes!r}")
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {', '.join(_ACTIVATIONS)}, got {activation!r}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
         rng = np.random.default_rng(seed)
         self.sizes = sizes
         self.layers: list = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             if i:
-                self.layers.append(_ACTIVATIONS[activation]())
+                self.layers.append(ACTIVATIONS[activation]())
             self.layers.append(Linear(int(n_in), int(n_out), init=init, rng=rng, name=f"linear{i}"))
 
     def linears(self):
@@ -211,11 +213,17 @@ class MLP:
             x = layer.forward(x, cast)
         return x
 
-    def backward(self, dlogits, cast=no_cast):
-        """Backpropagate dL/dlogits; parameter gradients land in each layer's ``grads``."""
-        for layer in reversed(self.layers):
-            dlogits = layer.backward(dlogits, cast)
-        return dlogits
+    def backward(self, dlogits, cast=no_cast, *, input_grad=True):
+        """Backpropagate dL/dlogits; parameter gradients land in each layer's ``grads``.
+
+        Returns dL/dx, the gradient with respect to the input -- or None with
+        ``input_grad=False``: training never needs it, and for a wide first
+        layer it is the costliest product of the backward pass.
+        """
+        grad = dlogits
+        for layer in reversed(self.layers[1:]):
+            grad = layer.backward(grad, cast)
+        return self.layers[0].backward(grad, cast, input_grad=input_grad)
 
     def astype(self, dtype):
         """Convert every parameter to ``dtype`` in place (float64 for gradient checks); returns self."""

@@ -13,7 +13,10 @@ import math
 
 import numpy as np
 
-__all__ = ["SGD", "Adam", "make_optimizer"]
+__all__ = ["SGD", "Adam", "make_optimizer", "OPTIMIZERS"]
+
+#: The optimizers by name (:func:`make_optimizer`).
+OPTIMIZERS = ("sgd", "adam")
 
 
 def _keep(x):
@@ -125,9 +128,9 @@ class Adam:
 
 
 def make_optimizer(name, *, lr, momentum=0.9, betas=(0.9, 0.999), eps=1e-8):
-    """``"sgd"`` or ``"adam"`` with their hyperparameters; ValueError for another name."""
+    """One of :data:`OPTIMIZERS` with its hyperparameters; ValueError for another name."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
     if name == "sgd":
         return SGD(lr=lr, momentum=momentum)
-    if name == "adam":
-        return Adam(lr=lr, betas=betas, eps=eps)
-    raise ValueError(f"optimizer must be 'sgd' or 'adam', got {name!r}")
+    return Adam(lr=lr, betas=betas, eps=eps)

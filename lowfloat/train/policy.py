@@ -17,6 +17,11 @@ role                where the cast happens
 ``accumulator``     the matmul accumulator: every partial sum is rounded into it
 =================== ==================================================================
 
+``promote_every`` sits beside ``accumulator``: with ``promote_every=N`` the
+accumulator restarts every N products and each finished partial sum is added
+into float32, as DeepSeek-V3 promotes the partial sums of its FP8 GEMMs out
+of the tensor cores' 14-bit accumulator every 128 products.
+
 The presets (:data:`PRESETS`):
 
 ``"fp32"``       everything float32.
@@ -34,16 +39,40 @@ Any preset combines with stochastic rounding of the weight update
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from dataclasses import dataclass
 
 from ..formats import Format, get_format
-from ..rounding import check_overflow
+from ..rounding import OVERFLOW_POLICIES, check_overflow
+from .settings import FLAG, OPTIONAL_POSITIVE_INT, TEXT, Kind, setting, validate
 
-__all__ = ["Policy", "ROLES", "PRESETS", "get_policy"]
+__all__ = ["Policy", "ROLES", "GRADIENT_ROLES", "PRESETS", "get_policy"]
 
 #: The tensor roles a policy assigns a format to, in the order of a training step.
 ROLES = ("weight", "activation", "activation_grad", "weight_grad", "master", "optimizer_state", "accumulator")
+
+#: The roles that hold gradients (their underflow is what loss scaling prevents).
+GRADIENT_ROLES = ("activation_grad", "weight_grad")
+
+
+def _overflow_word(word: str):
+    """``--overflow``: one of the policies, or ``default`` for each format's own (None)."""
+    if word == "default":
+        return None
+    if word not in OVERFLOW_POLICIES:
+        raise argparse.ArgumentTypeError(f"expected default or one of {', '.join(OVERFLOW_POLICIES)}, got {word!r}")
+    return word
+
+
+_FORMAT = Kind("a Format or a format name", lambda v: isinstance(v, (Format, str)), metavar="FORMAT")
+_OVERFLOW = Kind(f"None or one of {', '.join(OVERFLOW_POLICIES)}",
+                 lambda v: v is None or (isinstance(v, str) and v in OVERFLOW_POLICIES), parse=_overflow_word,
+                 metavar="{" + ",".join(("default", *OVERFLOW_POLICIES)) + "}")  # fmt: skip
+
+
+def _role(text: str):
+    return setting("float32", _FORMAT, text, group="precision", flag="--{}-format")
 
 
 @dataclass(frozen=True)
@@ -59,6 +88,11 @@ class Policy:
         rounded operands.  Any other format: :func:`lowfloat.matmul`, which
         forms each product exactly and rounds every partial sum into the
         accumulator (much slower).  Bias gradients are summed in float32.
+    promote_every : int, optional
+        With ``promote_every=N`` every matmul goes through
+        :func:`lowfloat.matmul` with that ``promote_every``: the accumulator
+        restarts every N products and its partial sums are added in float32.
+        None (default): all K products in ``accumulator``.
     overflow : {None, "saturate", "inf", "nan"}
         Overflow policy of every cast (None: each format's default).
     stochastic_update : bool
@@ -85,18 +119,31 @@ class Policy:
     Traceback (most recent call last):
     ...
     ValueError: Policy.activation: unknown format 'fp9'...
+    >>> from lowfloat import Format
+    >>> e8m13 = Format(exp_bits=8, man_bits=13, bias=127)  # Hopper's FP8 accumulator: 14 significant bits
+    >>> q = p.replace(accumulator=e8m13, promote_every=128)
+    >>> q.accumulator.man_bits, q.promote_every
+    (13, 128)
+    >>> Policy(promote_every=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: Policy.promote_every must be None or a positive int, got 0
     """
 
-    weight: Format | str = "float32"
-    activation: Format | str = "float32"
-    activation_grad: Format | str = "float32"
-    weight_grad: Format | str = "float32"
-    master: Format | str = "float32"
-    optimizer_state: Format | str = "float32"
-    accumulator: Format | str = "float32"
-    overflow: str | None = None
-    stochastic_update: bool = False
-    name: str = "custom"
+    weight: Format | str = _role("format of the weights (and biases) a matmul reads")
+    activation: Format | str = _role("format of the input of every Linear layer")
+    activation_grad: Format | str = _role("format of the gradient with respect to a Linear layer's output")
+    weight_grad: Format | str = _role("format of the gradients with respect to weights and biases")
+    master: Format | str = _role("format of the stored weights, after the optimizer's update")
+    optimizer_state: Format | str = _role("format of momentum and Adam moments")
+    accumulator: Format | str = _role("format every partial sum of a matmul is rounded into")
+    promote_every: int | None = setting(None, OPTIONAL_POSITIVE_INT,
+                                        "restart the accumulator every N products, adding the partial sums in float32",
+                                        group="precision")  # fmt: skip
+    overflow: str | None = setting(None, _OVERFLOW, "overflow policy of every cast; 'default': each format's own",
+                                   group="precision")  # fmt: skip
+    stochastic_update: bool = setting(False, FLAG, "round the weight update into the master format stochastically")
+    name: str = setting("custom", TEXT, "a label for tables")
 
     def __post_init__(self):
         for role in ROLES:
@@ -106,16 +153,13 @@ class Policy:
             except (ValueError, TypeError) as error:
                 raise ValueError(f"Policy.{role}: {error}") from None
             object.__setattr__(self, role, fmt)
+        validate(self)
         if self.overflow is not None:
             for role in ROLES:
                 try:
                     check_overflow(getattr(self, role), self.overflow)
                 except ValueError as error:
                     raise ValueError(f"Policy.overflow: {error}") from None
-        if not isinstance(self.stochastic_update, bool):
-            raise ValueError(f"Policy.stochastic_update must be True or False, got {self.stochastic_update!r}")
-        if not isinstance(self.name, str):
-            raise ValueError(f"Policy.name must be a str, got {self.name!r}")
 
     def replace(self, **changes) -> Policy:
         """A copy with some fields changed (validated again)."""
@@ -124,6 +168,8 @@ class Policy:
     def describe(self) -> str:
         """One line: the format of each role that is not float32."""
         parts = [f"{role}={getattr(self, role).name}" for role in ROLES if getattr(self, role).name != "float32"]
+        if self.promote_every is not None:
+            parts.append(f"promote every {self.promote_every}")
         if self.overflow:
             parts.append(f"overflow={self.overflow}")
         if self.stochastic_update:

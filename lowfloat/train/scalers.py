@@ -31,7 +31,17 @@ __all__ = [
     "DelayedScaling",
     "CurrentScaling",
     "delayed_scale",
+    "SCALERS",
+    "TENSOR_SCALINGS",
+    "AMAX_COMPUTE_ALGOS",
 ]
+
+#: Loss scalers by name: none (:class:`NoLossScaling`), static, dynamic.
+SCALERS = ("none", "static", "dynamic")
+#: Per-tensor scaling by name: none, delayed (:class:`DelayedScaling`), current (:class:`CurrentScaling`).
+TENSOR_SCALINGS = ("none", "delayed", "current")
+#: How :class:`DelayedScaling` turns an amax history into one amax.
+AMAX_COMPUTE_ALGOS = ("max", "most_recent")
 
 _FLOAT32_MAX = np.float32(np.finfo(np.float32).max)
 
@@ -308,8 +318,9 @@ class DelayedScaling:
                 or amax_history_len < 1:  # fmt: skip
             raise ValueError(f"{cls}.amax_history_len must be a positive int, got {amax_history_len!r}")
         self.amax_history_len = int(amax_history_len)
-        if amax_compute_algo not in ("max", "most_recent"):
-            raise ValueError(f"{cls}.amax_compute_algo must be 'max' or 'most_recent', got {amax_compute_algo!r}")
+        if amax_compute_algo not in AMAX_COMPUTE_ALGOS:
+            raise ValueError(f"{cls}.amax_compute_algo must be one of {', '.join(AMAX_COMPUTE_ALGOS)}, "
+                             f"got {amax_compute_algo!r}")  # fmt: skip
         self.amax_compute_algo = amax_compute_algo
         self._history: dict = {}
         self._scales: dict = {}

@@ -15,7 +15,8 @@ import itertools
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 
-from .trainer import TrainConfig, train
+from .config import TrainConfig
+from .trainer import train
 
 __all__ = ["sweep", "grid", "run_summary", "sweep_table"]
 

@@ -11,19 +11,26 @@ rounds with :func:`lowfloat.quantize` and counts, per tensor role:
 
 plus a histogram of ``log2 |x|`` (the exponent of every finite nonzero
 element, as cast), so gradient magnitudes can be drawn against the format's
-range.
+range; and the relative error of every matrix product against the exact
+product of the same (cast) operands -- what the accumulator cost
+(:meth:`Telemetry.matmul`).
+:meth:`Telemetry.end_step` hands a step's record to the run's
+:class:`~lowfloat.train.History`, which keeps the totals.
 """
 
 from __future__ import annotations
 
+import math
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 
 from ..codec import quantize
 from ..formats import get_format
+from .policy import GRADIENT_ROLES
 
-__all__ = ["Telemetry", "COUNTERS", "HISTOGRAM_EXPONENTS"]
+__all__ = ["Telemetry", "StepTelemetry", "COUNTERS", "HISTOGRAM_EXPONENTS", "matmul_error"]
 
 #: Per-role counters of one step (besides ``amax``).
 COUNTERS = ("elements", "nonzero", "overflow", "underflow", "subnormal")
@@ -38,8 +45,50 @@ def _limits(fmt):
     return fmt.max, fmt.smallest_normal
 
 
+def matmul_error(a, b, result) -> float:
+    """Relative error of ``result`` against the exact ``a @ b``: ``||result - exact|| / ||exact||`` (Frobenius).
+
+    The exact product is computed in float64, which holds every product of
+    two float32 values exactly; its additions err by about 2**-53 relative
+    to the sum of magnitudes, far below any accumulator studied here.
+    Elements whose exact value is not finite (inf or NaN operands) are left
+    out; a NaN result where the exact value is finite counts as an infinite
+    error.  0 when every exact element is 0 and the result agrees.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowfloat.train.telemetry import matmul_error
+    >>> ones = np.ones((1, 4096), np.float32)
+    >>> matmul_error(ones, ones.T, np.float32([[256.0]]))  # a bfloat16 accumulator stops at 256
+    0.9375
+    """
+    with np.errstate(invalid="ignore"):  # inf - inf where the exact value is infinite: left out below
+        exact = np.asarray(a, np.float64) @ np.asarray(b, np.float64)
+        difference = np.asarray(result, np.float64) - exact
+    if not np.isfinite(exact).all():
+        finite = np.isfinite(exact)
+        exact, difference = exact[finite], difference[finite]
+    # float64 holds the squares of float32-range values: no overflow before the root
+    error = math.sqrt(float(np.vdot(difference, difference)))
+    size = math.sqrt(float(np.vdot(exact, exact)))
+    if math.isnan(error):
+        return math.inf
+    if size == 0:
+        return 0.0 if error == 0 else math.inf
+    return error / size
+
+
+class StepTelemetry(NamedTuple):
+    """What the casts and matrix products of one step did (:meth:`Telemetry.end_step`)."""
+
+    counts: dict  # {role: {counter: value}}, the counters of COUNTERS and "amax"
+    histograms: dict  # {role: counts per bin of HISTOGRAM_EXPONENTS}
+    accumulator_error: float  # the largest matmul_error of the step's matrix products; NaN: none recorded
+
+
 class Telemetry:
-    """Counts of the casts of one step, per role, and running totals over a run.
+    """Counts of the casts of one step, per role.
 
     Parameters
     ----------
@@ -58,11 +107,14 @@ class Telemetry:
     {'elements': 4, 'nonzero': 4, 'overflow': 1, 'underflow': 1, 'subnormal': 1}
     """
 
-    def __init__(self, histogram_roles=("activation_grad", "weight_grad")):
+    def __init__(self, histogram_roles=GRADIENT_ROLES):
         self.histogram_roles = tuple(histogram_roles)
         self.step: dict[str, dict] = {}
-        self.totals: dict[str, dict] = {}
-        self.histograms = {role: np.zeros(HISTOGRAM_EXPONENTS.size, np.int64) for role in self.histogram_roles}
+        self.histograms = self._empty_histograms()
+        self.accumulator_error = math.nan
+
+    def _empty_histograms(self) -> dict:
+        return {role: np.zeros(HISTOGRAM_EXPONENTS.size, np.int64) for role in self.histogram_roles}
 
     def cast(self, x, fmt, *, role, scale=None, overflow=None, rounding="nearest_even", rng=None, record=True):
         """Round ``x * scale`` into ``fmt`` and return the result divided by ``scale`` (float32).
@@ -120,18 +172,14 @@ class Telemetry:
             fields[0] -= n - nonzero
             self.histograms[role] += fields[:255]
 
-    def end_step(self) -> dict:
-        """The step's counters (``{role: {counter: value}}``), added to the totals, then reset."""
-        step, self.step = self.step, {}
-        for role, counts in step.items():
-            total = self.totals.setdefault(role, dict.fromkeys(COUNTERS, 0) | {"amax": 0.0})
-            for name in COUNTERS:
-                total[name] += counts[name]
-            total["amax"] = max(total["amax"], counts["amax"]) if np.isfinite(counts["amax"]) else total["amax"]
-        return step
+    def matmul(self, a, b, result) -> None:
+        """Count the relative error of ``result``, a matrix product of ``a`` and ``b`` (:func:`matmul_error`)."""
+        error = matmul_error(a, b, result)
+        worst = self.accumulator_error
+        self.accumulator_error = error if not error <= worst else worst  # NaN before the step's first product
 
-    def flushed_fraction(self, roles=("activation_grad", "weight_grad")) -> float:
-        """Over the run so far: underflowed elements / nonzero elements of ``roles``."""
-        flushed = sum(self.totals.get(role, {}).get("underflow", 0) for role in roles)
-        nonzero = sum(self.totals.get(role, {}).get("nonzero", 0) for role in roles)
-        return flushed / nonzero if nonzero else 0.0
+    def end_step(self) -> StepTelemetry:
+        """The step's counters, histograms and worst accumulator error; then all reset."""
+        record = StepTelemetry(self.step, self.histograms, self.accumulator_error)
+        self.step, self.histograms, self.accumulator_error = {}, self._empty_histograms(), math.nan
+        return record

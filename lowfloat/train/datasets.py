@@ -131,7 +131,7 @@ def epoch_order(n, seed, epoch) -> np.ndarray:
 
     Examples
     --------
-    >>> from lowfloat.train.data import epoch_order
+    >>> from lowfloat.train.datasets import epoch_order
     >>> (epoch_order(5, 0, 1) == epoch_order(5, 0, 1)).all(), sorted(epoch_order(5, 0, 1).tolist())
     (np.True_, [0, 1, 2, 3, 4])
     """

@@ -1,12 +1,16 @@
 """MX (OCP Microscaling v1.0) and NVFP4 block formats.
 
-MX: blocks of ``k = 32`` elements share one E8M0 scale ``X = 2**shared_exp``.
+MX: blocks of ``k = 32`` elements share one E8M0 scale ``X = 2**shared_exp``,
+the multiplier that dequantizes them (``V ~ element * X``).
 
 1. ``amax`` = largest magnitude in the block;
-2. ``shared_exp = floor(log2(amax)) - emax_elem`` (the spec's rule, ``"floor"``)
-   or ``ceil(log2(amax / elem_max))`` (``"ceil"``, the smallest power of two
-   that clips nothing, as Transformer Engine's MXFP8 recipe), clamped to
-   -127 .. 127;
+2. ``shared_exp`` by ``scale_rounding``, the rules of
+   :func:`lowfloat.block_quantize` (see :mod:`lowfloat.scaling.blocks`) for E8M0
+   scales: ``ceil(log2(amax / elem_max))`` (``"ceil"``, the default: the
+   smallest power of two that clips nothing, as Transformer Engine's MXFP8
+   recipe), ``floor(log2(amax)) - emax_elem`` (``"floor"``, the rule the
+   OCP spec gives) or ``amax / elem_max`` rounded to the nearest power of
+   two (``"nearest"``); clamped to -127 .. 127;
 3. elements = round-half-to-even of ``V / X``, with values beyond the
    element's range clamped to +-max (the spec's "normal overflow clamped").
 
@@ -16,6 +20,8 @@ largest element's exponent but may clip its significand: a block whose
 largest magnitude is 500 in MXFP8-E4M3 gets ``X = 2**(8 - 8) = 1`` and
 stores 448 (clipped).  "ceil" takes ``X = 2``, and 500 / 2 = 250 rounds to
 256: it is stored as 512 (rounded, not clipped); 480 would be exact.
+:func:`mx_quantize` equals ``block_quantize(x, element, block_size=32,
+scale_fmt="e8m0")`` with the same rule, bit for bit.
 
 "ceil" is computed exactly here; Transformer Engine first multiplies amax
 by a float32 reciprocal of elem_max, which can choose the next power of two
@@ -55,10 +61,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from .blocks import BlockArray, as_float_array, block_amax, make_tiling, multiply_and_round
-from .codec import decode, encode
-from .formats import get_format
-from .integer import INT_FORMATS, element_max
+from ..codec import decode, encode
+from ..formats import get_format
+from ..options import check_switch
+from .blocks import (
+    DEFAULT_SCALE_ROUNDING,
+    BlockArray,
+    as_float_array,
+    block_amax,
+    block_scales,
+    check_scale_rounding,
+    make_tiling,
+    multiply_and_round,
+)
+from .integer import INT_FORMATS
 
 __all__ = ["MX_FORMATS", "mx_quantize", "nvfp4_quantize"]
 
@@ -75,16 +91,9 @@ MX_FORMATS = {
 _E8M0 = get_format("float8_e8m0fnu")
 _E4M3 = get_format("float8_e4m3fn")
 _FP4 = get_format("float4_e2m1fn")
-_E8M0_NAN = np.uint8(0xFF)  # OCP MX v1.0: the one NaN code of E8M0
-_SCALE_EXP_MIN, _SCALE_EXP_MAX = -127, 127  # E8M0's range, 2**-127 .. 2**127
 _FLOAT32_MAX = np.float32(np.finfo(np.float32).max)
 _NVFP4_RANGE = np.float32(448.0 * 6.0)  # E4M3 max times E2M1 max
 _NVFP4_BLOCK = 16
-
-
-def _check_rounding(scale_rounding):
-    if scale_rounding not in ("floor", "ceil"):
-        raise ValueError(f"scale_rounding must be 'floor' (the OCP rule) or 'ceil', got {scale_rounding!r}")
 
 
 def _check_axis_ndim(src):
@@ -92,25 +101,8 @@ def _check_axis_ndim(src):
         raise ValueError("x must have at least one dimension to be split into blocks, got a scalar")
 
 
-def shared_exponents(amax: np.ndarray, fmt, scale_rounding: str) -> np.ndarray:
-    """The E8M0 exponent of each block's scale (int32), -127 for zero blocks; ``amax`` NaN marks bad blocks.
-
-    "floor": floor(log2(amax)) - emax_elem.  "ceil": the smallest k with
-    amax <= elem_max * 2**k.  Both exact: frexp reads the binary exponent,
-    and elem_max * 2**k is exact in float64.
-    """
-    finite = np.isfinite(amax) & (amax > 0)
-    safe = np.where(finite, amax, 1.0)
-    _, exponent = np.frexp(safe)  # safe = m * 2**exponent, 0.5 <= m < 1
-    shared = exponent.astype(np.int32) - 1 - np.int32(fmt.emax)
-    if scale_rounding == "ceil":
-        limit = np.ldexp(np.float64(element_max(fmt)), shared)  # elem_max * 2**shared, exact
-        shared = shared + (safe.astype(np.float64) > limit)
-    shared = np.clip(shared, _SCALE_EXP_MIN, _SCALE_EXP_MAX)
-    return np.where(finite, shared, _SCALE_EXP_MIN).astype(np.int32)
-
-
-def mx_quantize(x, fmt, *, axis=-1, block_size=None, scale_rounding="floor") -> BlockArray:
+def mx_quantize(x, fmt, *, axis=-1, block_size=None, scale_rounding=DEFAULT_SCALE_ROUNDING, ftz=False,
+                daz=False) -> BlockArray:  # fmt: skip
     """Quantize to an MX format (OCP Microscaling v1.0) or to NVFP4.
 
     Parameters
@@ -122,23 +114,34 @@ def mx_quantize(x, fmt, *, axis=-1, block_size=None, scale_rounding="floor") -> 
         The axis the blocks run along.
     block_size : int, optional
         Elements per block: 32 (the spec's k) by default, 16 for ``"nvfp4"``.
-    scale_rounding : {"floor", "ceil"}, optional
-        "floor" is the spec's ``floor(log2(amax)) - emax_elem`` (may clip the
-        largest elements); "ceil" is ``ceil(log2(amax / elem_max))``, as
-        Transformer Engine computes MXFP8 scales (never clips).  NVFP4 takes
-        only "floor" (it ignores the choice: its scale is E4M3, see
+    scale_rounding : {"ceil", "floor", "nearest"}, optional
+        The rule that chooses each block's scale, the same rules as
+        :func:`lowfloat.block_quantize`'s.  "ceil" (the default, for both)
+        is ``2**ceil(log2(amax / elem_max))``, as Transformer Engine
+        computes MXFP8 scales (never clips); "floor" is the spec's
+        ``2**(floor(log2(amax)) - emax_elem)`` (may clip the largest
+        elements, as gfloat and microxcaling do); "nearest" rounds
+        ``amax / elem_max`` to the nearest power of two.  NVFP4 takes only
+        the default (it ignores it: its scale is E4M3, see
         :func:`nvfp4_quantize`).
+    ftz : bool, optional
+        Flush to zero: elements that would be subnormal in the element
+        format become zeros of their sign (the scales are not flushed).
+    daz : bool, optional
+        Denormals are zero: subnormals of ``x``'s own float type count as
+        zeros of their sign, in the amax too.
 
     Returns
     -------
     BlockArray
-        ``scales`` are the powers of two ``X`` (float32), ``scale_codes`` their
-        E8M0 codes.
+        ``scale`` holds the powers of two ``X`` (float32), the multipliers
+        that dequantize each block, ``scale_codes`` their E8M0 codes.
 
     Raises
     ------
     TypeError
-        ``x`` is not real numbers, ``block_size`` or ``axis`` not ints.
+        ``x`` is not real numbers, ``block_size`` or ``axis`` not ints,
+        ``ftz``/``daz`` not booleans.
     ValueError
         An unknown format or scale rounding, ``block_size <= 0``, an axis
         out of range, a scalar ``x``.
@@ -151,24 +154,26 @@ def mx_quantize(x, fmt, *, axis=-1, block_size=None, scale_rounding="floor") -> 
     --------
     >>> import numpy as np, lowfloat as lf
     >>> x = np.float32([480.0, 1.0, -3.0, 0.1])
-    >>> lf.mx_quantize(x, "mxfp8_e4m3", block_size=4).dequantize().tolist()   # X = 1: 480 clips to 448
-    [448.0, 1.0, -3.0, 0.1015625]
-    >>> lf.mx_quantize(x, "mxfp8_e4m3", block_size=4, scale_rounding="ceil").dequantize().tolist()  # X = 2
+    >>> lf.mx_quantize(x, "mxfp8_e4m3", block_size=4).dequantize().tolist()   # X = 2
     [480.0, 1.0, -3.0, 0.1015625]
-    >>> lf.mx_quantize(x, "mxfp4", block_size=4).scale_codes        # 2**(8 - 2 - 127) ... code 133
+    >>> lf.mx_quantize(x, "mxfp8_e4m3", block_size=4, scale_rounding="floor").dequantize().tolist()  # X = 1
+    [448.0, 1.0, -3.0, 0.1015625]
+    >>> lf.mx_quantize(x, "mxfp4", block_size=4, scale_rounding="floor").scale_codes  # 2**(8 - 2) ... 133
     array([133], dtype=uint8)
     """
     if not isinstance(fmt, str) or fmt.strip().lower() not in (*MX_FORMATS, "nvfp4"):
         raise ValueError(f"unknown MX format {fmt!r}; expected one of {', '.join((*MX_FORMATS, 'nvfp4'))}")
     name = fmt.strip().lower()
     if name == "nvfp4":
-        if scale_rounding != "floor":
+        if scale_rounding != DEFAULT_SCALE_ROUNDING:
             raise ValueError(f"nvfp4 has E4M3 block scales rounded to nearest; scale_rounding={scale_rounding!r} "
                              "does not apply")  # fmt: skip
-        return nvfp4_quantize(x, axis=axis, block_size=_NVFP4_BLOCK if block_size is None else block_size)
-    _check_rounding(scale_rounding)
+        block_size = _NVFP4_BLOCK if block_size is None else block_size
+        return nvfp4_quantize(x, axis=axis, block_size=block_size, ftz=ftz, daz=daz)
+    check_scale_rounding(scale_rounding)
+    ftz = check_switch("ftz", ftz)
     element = MX_FORMATS[name]
-    src = as_float_array(x)
+    src = as_float_array(x, daz=daz)
     _check_axis_ndim(src)
     if isinstance(block_size, (tuple, list)):
         raise TypeError(f"MX blocks run along one axis; block_size must be an int, got {block_size!r}")
@@ -176,14 +181,13 @@ def mx_quantize(x, fmt, *, axis=-1, block_size=None, scale_rounding="floor") -> 
     blocked = tiling.to_blocks(src)  # (..., nblocks, block)
     amax = block_amax(blocked, tiling)
     bad = np.isnan(amax)
-    shared = shared_exponents(amax, element, scale_rounding)
+    scales, scale_codes = block_scales(amax, element, _E8M0, scale_rounding)
     # V / X as V * 2**-shared_exp: exact in the data's own type
+    shared = scale_codes.astype(np.int32) - 127  # bad blocks' 0xFF gives 128: their elements are replaced
     inverse = np.ldexp(src.dtype.type(1), -shared).astype(src.dtype)
     rows = blocked.reshape(-1, tiling.block[0])  # (nblocks, block)
-    codes = multiply_and_round(rows, inverse.reshape(-1, 1), element, bad.reshape(-1, 1)).reshape(blocked.shape)
-    scale_codes = np.where(bad, _E8M0_NAN, (shared + 127).astype(np.uint8))
-    scales = np.where(bad, np.float32(np.nan), np.ldexp(np.float32(1), shared).astype(np.float32))
-    return BlockArray.from_blocked(tiling, codes, scales, scale_codes, element, _E8M0)
+    codes = multiply_and_round(rows, inverse.reshape(-1, 1), element, bad.reshape(-1, 1), ftz)
+    return BlockArray.from_blocked(tiling, codes.reshape(blocked.shape), scales, scale_codes, element, _E8M0)
 
 
 def nvfp4_global_scales(amax: np.float32) -> tuple[np.float32, np.float32]:
@@ -197,7 +201,7 @@ def nvfp4_global_scales(amax: np.float32) -> tuple[np.float32, np.float32]:
     return encode_scale, np.float32(1) / encode_scale
 
 
-def nvfp4_quantize(x, *, axis=-1, block_size=16) -> BlockArray:
+def nvfp4_quantize(x, *, axis=-1, block_size=16, ftz=False, daz=False) -> BlockArray:
     """Quantize to NVFP4: E2M1 elements, an E4M3 scale per 16 elements, a float32 tensor scale.
 
     Parameters
@@ -208,14 +212,18 @@ def nvfp4_quantize(x, *, axis=-1, block_size=16) -> BlockArray:
         The axis the blocks run along.
     block_size : int, optional
         Elements per block; NVFP4 uses 16.
+    ftz, daz : bool, optional
+        As for :func:`mx_quantize`: flush subnormal E2M1 elements (0.5) to
+        zero; read subnormals of ``x``'s own float type as zeros.
 
     Returns
     -------
     BlockArray
-        ``scales`` are the E4M3 block scales' values, ``scale_codes`` their
+        ``scale`` holds the E4M3 block scales' values, ``scale_codes`` their
         codes, ``tensor_amax`` the tensor's amax (float32);
         :meth:`BlockArray.dequantize` multiplies each element by
-        ``fl(fl(scale * amax) * fl(1 / 2688))``.
+        ``fl(fl(scale * amax) * fl(1 / 2688))`` -- the block's scale times
+        the tensor's second-level scale (:meth:`BlockArray.block_multipliers`).
 
     Raises
     ------
@@ -235,14 +243,15 @@ def nvfp4_quantize(x, *, axis=-1, block_size=16) -> BlockArray:
     >>> import numpy as np, lowfloat as lf
     >>> x = np.float32([6.0, 3.0, 1.0, 0.25] + [0.0] * 12 + [0.1] * 16)
     >>> q = lf.nvfp4_quantize(x)
-    >>> q.tensor_amax, q.scales                 # one E4M3 scale per 16 elements
+    >>> q.tensor_amax, q.scale                  # one E4M3 scale per 16 elements
     (np.float32(6.0), array([448.  ,   7.5], dtype=float32))
     >>> q.dequantize()[[0, 1, 2, 3, 16]]
     array([6.        , 3.        , 1.        , 0.        , 0.10044643], dtype=float32)
     >>> q.nbytes                                 # 16 bytes of codes + 2 scales + the float32 amax
     22
     """
-    src = as_float_array(x)
+    ftz = check_switch("ftz", ftz)
+    src = as_float_array(x, daz=daz)
     _check_axis_ndim(src)
     if isinstance(block_size, (tuple, list)):
         raise TypeError(f"NVFP4 blocks run along one axis; block_size must be an int, got {block_size!r}")
@@ -265,5 +274,5 @@ def nvfp4_quantize(x, *, axis=-1, block_size=16) -> BlockArray:
         element_scale = np.minimum(np.float32(1) / (scales * decode_scale), _FLOAT32_MAX)
     rows = blocked.reshape(-1, tiling.block[0])  # (nblocks, block)
     factors = element_scale.astype(src.dtype).reshape(-1, 1)
-    codes = multiply_and_round(rows, factors, _FP4, bad.reshape(-1, 1)).reshape(blocked.shape)
+    codes = multiply_and_round(rows, factors, _FP4, bad.reshape(-1, 1), ftz).reshape(blocked.shape)
     return BlockArray.from_blocked(tiling, codes, scales, scale_codes, _FP4, _E4M3, tensor_amax)

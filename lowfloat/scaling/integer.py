@@ -30,10 +30,10 @@ from functools import cached_property
 
 import numpy as np
 
-from .codec import decode, encode, quantize
-from .formats import Format, get_format
+from ..codec import decode, encode, quantize
+from ..formats import Format, get_format
 
-__all__ = ["IntFormat", "INT_FORMATS", "element_format", "element_max", "round_to_codes", "code_values", "code_bits"]
+__all__ = ["IntFormat", "INT_FORMATS", "element_format", "element_max", "round_to_codes", "code_values"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class IntFormat:
 
     Examples
     --------
-    >>> from lowfloat.integer import INT_FORMATS
+    >>> from lowfloat.scaling.integer import INT_FORMATS
     >>> int8 = INT_FORMATS["int8"]
     >>> int8.min, int8.max, int8.max_value
     (-127, 127, 127.0)
@@ -144,21 +144,19 @@ def element_max(fmt) -> float:
     return fmt.max_value if isinstance(fmt, IntFormat) else fmt.max
 
 
-def code_bits(fmt) -> int:
-    """Width of one code in bits."""
-    return fmt.bits
-
-
-def round_to_codes(y: np.ndarray, fmt) -> np.ndarray:
+def round_to_codes(y: np.ndarray, fmt, *, ftz: bool = False) -> np.ndarray:
     """Codes of ``y`` rounded half to even onto ``fmt`` and saturated to +-max.
 
     Float formats: :func:`lowfloat.encode` with ``overflow="saturate"`` (NaN
-    gives NaN where the format has it, and is refused where it has not).
-    Integer formats: :func:`lowfloat.quantize` onto :attr:`IntFormat.grid`,
-    clamped to ``min .. max``; NaN is refused (integers have no NaN).
+    gives NaN where the format has it, and is refused where it has not) and
+    ``ftz``.  Integer formats: :func:`lowfloat.quantize` onto
+    :attr:`IntFormat.grid`, clamped to ``min .. max``; NaN is refused
+    (integers have no NaN), and ``ftz`` changes nothing: integers have no
+    subnormals (the grid's subnormal binade holds the integers below
+    ``2**(bits-1)``, which must not be flushed).
     """
     if not isinstance(fmt, IntFormat):
-        return encode(y, fmt, overflow="saturate")
+        return encode(y, fmt, overflow="saturate", ftz=ftz)
     if y.size and np.isnan(y).any():
         raise ValueError(f"NaN has no code in {fmt.name}")
     steps = np.asarray(quantize(y, fmt.grid, overflow="saturate"))  # n * 2**exponent, |n| <= 2**bits - 1; a new array

@@ -7,22 +7,49 @@ scale, the way DeepSeek-V3 quantizes activations (1 x 128) and weights
 (:func:`lowfloat.mx_quantize`) and NVFP4 (:func:`lowfloat.nvfp4_quantize`)
 return too.
 
+A block's *scale* ``s`` is the multiplier that dequantizes it,
+``x ~ element * s``, as MX and NVFP4 store it (and as
+:attr:`lowfloat.ScaledArray.scale` is too).
+
 The recipe, block by block
 --------------------------
 1. ``amax`` = the largest magnitude in the block (NaN if the block holds a
    NaN or an infinity).
-2. ``s = amax / elem_max``, rounded into ``scale_fmt`` by ``scale_rounding``
-   ("floor" toward zero, "ceil" up, "nearest" to nearest-even) with
-   :func:`lowfloat.quantize`; a scale beyond the scale format saturates to its
-   largest value, one that would round to 0 becomes its smallest positive
-   value.  An all-zero block gets ``s = 1``; a block with NaN or +-inf gets
-   ``s = NaN`` and dequantizes to NaN.
+2. ``s`` = a value of ``scale_fmt`` chosen from ``amax`` by ``scale_rounding``
+   (``elem_max`` is the element format's largest value, ``emax_elem`` the
+   exponent of its top binade: E4M3 448 and 8, E2M1 6 and 2, INT8 127 and 6):
+
+   ``"ceil"`` (the default)
+       the smallest ``s`` with ``amax / s <= elem_max``: ``amax / elem_max``
+       rounded up into ``scale_fmt``.  No element clips.  With E8M0 scales,
+       ``2**ceil(log2(amax / elem_max))``, Transformer Engine's MXFP8 recipe.
+   ``"floor"``
+       the largest ``s`` with ``amax / s >= 2**emax_elem``:
+       ``amax / 2**emax_elem`` rounded down into ``scale_fmt``.  The largest
+       element keeps the exponent of the element format's top binade and
+       may clip to ``elem_max``.  With E8M0 scales,
+       ``2**(floor(log2(amax)) - emax_elem)``, the OCP MX v1.0 rule.
+   ``"nearest"``
+       ``amax / elem_max`` rounded to nearest-even into ``scale_fmt`` (E8M0
+       rounds ties up).  May clip.
+
+   A scale beyond the scale format saturates to its largest value, one
+   below its smallest positive value becomes that value.  A block with NaN
+   or +-inf gets ``s = NaN`` and dequantizes to NaN.  An all-zero block gets
+   ``s = 1`` (Transformer Engine's convention) -- with E8M0 scales
+   ``2**-127`` (code 0), which the OCP rule gives for ``amax = 0`` and
+   gfloat and microxcaling store; its elements are zeros either way.
 3. elements ``= round_half_even(x / s)``, saturated to +-elem_max (the
    quotient is computed in float64: for float32 input it is exact enough
    that this is the correct rounding of the exact quotient).
 
-"ceil" never clips (``|x / s| <= elem_max``); "floor" may, and then the
-block's largest elements saturate.
+Every rule is computed exactly: ``amax / 2**emax_elem`` is exact in float64,
+and ``amax / elem_max`` is never within half a float64 ulp of a scale (or of
+a midpoint between two) without being equal to it.  With E8M0 scales the
+exponent is read from ``amax`` directly (:func:`e8m0_exponents`), and
+``block_quantize(x, fmt, block_size=32, scale_fmt="e8m0", scale_rounding=R)``
+equals :func:`lowfloat.mx_quantize` of the MX format with ``fmt`` elements
+for every rule ``R``.
 
 A block with a ragged tail (the axis length not a multiple of the block) is
 a shorter block with its own amax: the data is padded with zeros, which
@@ -35,19 +62,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arrays import as_real_array, kernel_input
-from .codec import encode, quantize
-from .formats import Format, get_format
+from ..arrays import as_real_array, check_out, kernel_input
+from ..codec import encode, quantize
+from ..formats import Format, get_format
+from ..kernels.amax import block_amax_kernel
+from ..options import check_switch
+from ..renamed import renamed_attribute_error, renamed_keywords
 from .integer import IntFormat, code_values, element_format, element_max, round_to_codes
-from .kernels.amax import block_amax_kernel
 from .packing import packed_nbytes
 
-__all__ = ["BlockArray", "block_quantize", "SCALE_FORMATS", "SCALE_ROUNDINGS"]
+__all__ = ["BlockArray", "block_quantize", "SCALE_FORMATS", "SCALE_ROUNDINGS", "DEFAULT_SCALE_ROUNDING"]
 
 #: Formats a block scale may be stored in.
 SCALE_FORMATS = ("float32", "float8_e8m0fnu", "float8_e4m3fn")
-#: How the ideal scale ``amax / elem_max`` is rounded into the scale format.
-SCALE_ROUNDINGS = {"floor": "toward_zero", "ceil": "toward_positive", "nearest": "nearest_even"}
+#: The rules that choose a block's scale from its amax (see the module docstring), and
+#: the rounding into the scale format each applies to its ideal scale.
+SCALE_ROUNDINGS = {"ceil": "toward_positive", "floor": "toward_zero", "nearest": "nearest_even"}
+#: The rule :func:`block_quantize` and :func:`lowfloat.mx_quantize` use unless told otherwise.
+DEFAULT_SCALE_ROUNDING = "ceil"
+
+_E8M0 = get_format("float8_e8m0fnu")
+_E8M0_NAN = np.uint8(0xFF)  # OCP MX v1.0: the one NaN code of E8M0
+_E8M0_EXP_MIN, _E8M0_EXP_MAX = -127, 127  # E8M0's range, 2**-127 .. 2**127
 
 
 # --------------------------------------------------------------------------------------------------
@@ -138,24 +174,24 @@ def make_tiling(shape, block_size, axis) -> Tiling:
         axes = (axis,)
     if len(axes) != len(sizes):
         raise ValueError(f"block_size {block_size!r} needs {len(sizes)} axes, got axis={axis!r}")
-    return Tiling(tuple(shape), normalize_axes(axes, ndim), tuple(int(b) for b in sizes))
+    return Tiling(tuple(shape), normalize_axis(axes, ndim), tuple(int(b) for b in sizes))
 
 
-def normalize_axes(axes, ndim: int) -> tuple:
+def normalize_axis(axis, ndim: int) -> tuple:
     """An int or a sequence of ints as non-negative axes of an ``ndim``-dimensional array, in the given order.
 
     Raises TypeError for non-integers, ValueError for an axis out of range or a repeated one.
     """
-    given = tuple(axes) if isinstance(axes, (tuple, list)) else (axes,)
+    given = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
     normal = []
     for a in given:
         if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
-            raise TypeError(f"axis must be an int or a tuple of ints, got {axes!r}")
+            raise TypeError(f"axis must be an int or a tuple of ints, got {axis!r}")
         if not -ndim <= a < ndim:
             raise ValueError(f"axis {a} is out of range for an array of {ndim} dimension(s)")
         normal.append(int(a) % ndim)
     if len(set(normal)) != len(normal):
-        raise ValueError(f"axis {axes!r} repeats an axis")
+        raise ValueError(f"axis {axis!r} repeats an axis")
     return tuple(normal)
 
 
@@ -171,10 +207,10 @@ class BlockArray:
     ----------
     codes : ndarray
         Element codes, the input's shape (``fmt.code_dtype``; int8 integers for integer formats).
-    scales : ndarray of float32
-        The value of each block's scale (the multiplier that dequantizes it):
-        the input's shape with each block axis's length replaced by its
-        number of blocks.
+    scale : ndarray of float32
+        Each block's scale, the multiplier that dequantizes it:
+        ``x ~ element * scale``.  The input's shape with each block axis's
+        length replaced by its number of blocks.
     scale_codes : ndarray of uint8 or None
         The scales' codes in ``scale_fmt`` (None for float32 scales).
     fmt : Format or IntFormat
@@ -182,7 +218,7 @@ class BlockArray:
     scale_fmt : Format or str
         ``"float32"``, or the Format of the scales (E8M0, E4M3).
     block_size : tuple of int
-    axes : tuple of int
+    axis : tuple of int
         The axes the blocks run along (non-negative).
     tensor_amax : numpy.float32 or None
         NVFP4 only: the tensor's amax, from which its second-level scale is derived.
@@ -191,32 +227,38 @@ class BlockArray:
     --------
     >>> import numpy as np, lowfloat as lf
     >>> b = lf.block_quantize(np.float32([1, 2, 3, 4, 100, 200]), "e4m3", block_size=4)
-    >>> b.scales, b.codes.shape, b.nbytes   # 6 one-byte codes + two float32 scales
+    >>> b.scale, b.codes.shape, b.nbytes   # 6 one-byte codes + two float32 scales
     (array([0.00892857, 0.4464286 ], dtype=float32), (6,), 14)
     >>> b.dequantize().tolist()   # 3 is not on block 0's grid: E4M3 steps of 4/448 * 32
     [1.0, 2.0, 2.857142925262451, 4.0, 100.00000762939453, 200.00001525878906]
     """
 
     codes: np.ndarray
-    scales: np.ndarray
+    scale: np.ndarray
     scale_codes: np.ndarray | None
     fmt: Format | IntFormat
     scale_fmt: Format | str
     block_size: tuple
-    axes: tuple
+    axis: tuple
     tensor_amax: np.float32 | None = None
 
+    #: Attributes that were renamed, and their new names.
+    _RENAMED = {"scales": "scale", "axes": "axis"}
+
+    def __getattr__(self, name):
+        raise renamed_attribute_error(type(self).__name__, name, self._RENAMED)
+
     @classmethod
-    def from_blocked(cls, tiling: Tiling, codes, scales, scale_codes, fmt, scale_fmt, tensor_amax=None) -> BlockArray:
+    def from_blocked(cls, tiling: Tiling, codes, scale, scale_codes, fmt, scale_fmt, tensor_amax=None) -> BlockArray:
         """Assemble a result from blocked codes and per-block scales (size-1 within-block axes)."""
         return cls(
             codes=np.ascontiguousarray(tiling.from_blocks(codes)),
-            scales=np.ascontiguousarray(tiling.scales_from_blocks(scales.astype(np.float32))),
+            scale=np.ascontiguousarray(tiling.scales_from_blocks(scale.astype(np.float32))),
             scale_codes=None if scale_codes is None else np.ascontiguousarray(tiling.scales_from_blocks(scale_codes)),
             fmt=fmt,
             scale_fmt=scale_fmt,
             block_size=tiling.block,
-            axes=tiling.axes,
+            axis=tiling.axes,
             tensor_amax=tensor_amax,
         )
 
@@ -226,55 +268,71 @@ class BlockArray:
 
     @property
     def tiling(self) -> Tiling:
-        return Tiling(self.codes.shape, self.axes, self.block_size)
+        return Tiling(self.codes.shape, self.axis, self.block_size)
 
     @property
     def nbytes(self) -> int:
         """Bytes of the packed codes (FP4/INT4 two per byte, FP6 four per three) plus the scales."""
-        scale_bytes = self.scales.size * (4 if self.scale_codes is None else 1)
+        scale_bytes = self.scale.size * (4 if self.scale_codes is None else 1)
         return packed_nbytes(self.codes.size, self.fmt.bits) + scale_bytes + (4 if self.tensor_amax is not None else 0)
 
     def block_multipliers(self) -> np.ndarray:
         """What each block's values are multiplied by, float32 (the scales, or NVFP4's two-level product)."""
         if self.tensor_amax is None:
-            return self.scales
+            return self.scale
         # Transformer Engine's NVFP4 dequantize: scale * amax * float32(1 / (6 * 448)), in float32
         with np.errstate(over="ignore", invalid="ignore"):
-            return (self.scales * self.tensor_amax) * np.float32(1 / 2688)
+            return (self.scale * self.tensor_amax) * np.float32(1 / 2688)
 
-    def dequantize(self, dtype=np.float32) -> np.ndarray:
+    def dequantize(self, dtype=np.float32, *, out=None) -> np.ndarray:
         """The values ``element * block multiplier``, multiplied in ``dtype`` (float32 or float64).
 
         For MX every product is exact (a power-of-two scale); for float32,
         E4M3 and NVFP4 scales the float32 product is rounded once, as the
-        hardware's float32 dequantization is.
+        hardware's float32 dequantization is.  ``out``, if given, is an
+        array of the codes' shape and ``dtype`` that receives the values.
         """
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+        check_out(out, self.codes.shape, dtype, self.codes)
         tiling = self.tiling
         values = tiling.to_blocks(code_values(self.codes, self.fmt, dtype))  # a new array or a view of one
         multipliers = tiling.scales_to_blocks(self.block_multipliers().astype(dtype))
         with np.errstate(over="ignore", invalid="ignore"):
             np.multiply(values, multipliers, out=values)
-        return np.ascontiguousarray(tiling.from_blocks(values))
+        if out is None:
+            return np.ascontiguousarray(tiling.from_blocks(values))
+        out[...] = tiling.from_blocks(values)
+        return out
 
-    def packed_codes(self) -> np.ndarray:
-        """The codes packed into bytes (see :func:`lowfloat.pack`)."""
+    def packed_codes(self, *, out=None) -> np.ndarray:
+        """The codes packed into bytes (see :func:`lowfloat.pack`), into ``out`` if given."""
         from .packing import pack
 
-        return pack(self.codes, self.fmt)
+        return pack(self.codes, self.fmt, out=out)
 
 
 # --------------------------------------------------------------------------------------------------
 # the shared core
 
 
-def as_float_array(x, min_ndim: int = 0) -> np.ndarray:
-    """``x`` as float32 (float32/float16 input) or float64 (everything else), exactly or rounded to odd."""
+def as_float_array(x, min_ndim: int = 0, *, daz: bool = False) -> np.ndarray:
+    """``x`` as float32 (float32/float16 input) or float64 (everything else), exactly or rounded to odd.
+
+    ``daz=True`` reads the subnormals of ``x``'s own float type as zeros of
+    their sign, as :func:`lowfloat.encode` does with ``daz=True`` -- here
+    before anything else, so that they count as zeros in the amax too.
+    """
     array = as_real_array(x)
     if array.ndim < min_ndim:
         raise ValueError(f"x must have at least {min_ndim} dimension(s), got shape {array.shape}")
-    return kernel_input(array)
+    src = kernel_input(array)
+    if check_switch("daz", daz) and array.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):  # NaN compares false: it stays
+            subnormal = np.abs(src) < np.finfo(array.dtype).smallest_normal
+        if subnormal.any():
+            src = np.where(subnormal, np.copysign(src.dtype.type(0), src), src)  # a copy: x is never written
+    return src
 
 
 def block_amax(blocked: np.ndarray, tiling: Tiling) -> np.ndarray:
@@ -294,7 +352,7 @@ def block_amax(blocked: np.ndarray, tiling: Tiling) -> np.ndarray:
     return amax
 
 
-def round_elements(y: np.ndarray, fmt, bad_blocks: np.ndarray) -> np.ndarray:
+def round_elements(y: np.ndarray, fmt, bad_blocks: np.ndarray, ftz: bool = False) -> np.ndarray:
     """Element codes of scaled values; blocks with a NaN scale get NaN codes (or 0 where fmt has no NaN).
 
     ``bad_blocks`` has size-1 within-block axes (it broadcasts against ``y``).
@@ -302,14 +360,14 @@ def round_elements(y: np.ndarray, fmt, bad_blocks: np.ndarray) -> np.ndarray:
     if bad_blocks.any():
         has_nan = not isinstance(fmt, IntFormat) and fmt.has_nan
         y = np.where(bad_blocks, np.nan if has_nan else 0.0, y).astype(y.dtype, copy=False)
-    return round_to_codes(y, fmt)
+    return round_to_codes(y, fmt, ftz=ftz)
 
 
 #: Values scaled and rounded per pass of :func:`multiply_and_round`: 256 KiB of float32 stays in cache.
 CHUNK_VALUES = 1 << 16
 
 
-def multiply_and_round(rows: np.ndarray, factors: np.ndarray, fmt, bad: np.ndarray) -> np.ndarray:
+def multiply_and_round(rows: np.ndarray, factors: np.ndarray, fmt, bad: np.ndarray, ftz: bool = False) -> np.ndarray:
     """Element codes of ``rows * factors``, a few thousand rows at a time.
 
     ``rows`` is (nblocks, block), ``factors`` and ``bad`` are (nblocks, 1).
@@ -326,8 +384,65 @@ def multiply_and_round(rows: np.ndarray, factors: np.ndarray, fmt, bad: np.ndarr
         for start in range(0, rows.shape[0], step):
             stop = min(start + step, rows.shape[0])
             scaled = np.multiply(rows[start:stop], factors[start:stop], out=buffer[: stop - start])
-            codes[start:stop] = round_elements(scaled, fmt, bad[start:stop])
+            codes[start:stop] = round_elements(scaled, fmt, bad[start:stop], ftz)
     return codes
+
+
+def check_scale_rounding(scale_rounding) -> str:
+    """``scale_rounding`` if it names a rule of :data:`SCALE_ROUNDINGS`, else ValueError listing them."""
+    if not isinstance(scale_rounding, str) or scale_rounding not in SCALE_ROUNDINGS:
+        names = ", ".join(map(repr, SCALE_ROUNDINGS))
+        raise ValueError(f"scale_rounding must be one of {names}, got {scale_rounding!r}")
+    return scale_rounding
+
+
+def e8m0_exponents(amax: np.ndarray, fmt, scale_rounding: str) -> np.ndarray:
+    """The E8M0 exponent ``k`` of each block's scale ``2**k`` (int32); -127 for zero blocks and NaN amax.
+
+    The rules of the module docstring, read off ``amax`` exactly (frexp gives
+    its binary exponent; ``elem_max * 2**k`` and ``0.75 * elem_max * 2**k``
+    are exact in float64), clamped to E8M0's range -127 .. 127:
+
+    * "floor": ``k = floor(log2(amax)) - emax_elem``;
+    * "ceil": the smallest ``k`` with ``amax <= elem_max * 2**k`` -- that is
+      the floor exponent or one more;
+    * "nearest": the ceil exponent, or one less when ``amax / elem_max`` lies
+      below the midpoint ``1.5 * 2**(k-1)`` (the midpoint itself rounds up).
+    """
+    finite = np.isfinite(amax) & (amax > 0)
+    safe = np.where(finite, amax, 1.0).astype(np.float64)
+    _, exponent = np.frexp(safe)  # safe = m * 2**exponent, 0.5 <= m < 1
+    shared = exponent.astype(np.int32) - 1 - np.int32(fmt.emax)
+    if scale_rounding != "floor":
+        elem_max = np.float64(element_max(fmt))
+        shared = shared + (safe > np.ldexp(elem_max, shared))  # the ceil exponent
+        if scale_rounding == "nearest":
+            shared = shared - (safe < np.ldexp(0.75 * elem_max, shared))
+    shared = np.clip(shared, _E8M0_EXP_MIN, _E8M0_EXP_MAX)
+    return np.where(finite, shared, _E8M0_EXP_MIN).astype(np.int32)
+
+
+def block_scales(amax: np.ndarray, fmt, scale_fmt, scale_rounding: str):
+    """Each block's scale (float64, NaN where ``amax`` is NaN) and its codes in ``scale_fmt`` (None for float32).
+
+    The rules of the module docstring.  E8M0 scales come from
+    :func:`e8m0_exponents`; the others from rounding the ideal scale
+    (``amax / 2**emax_elem`` for "floor", else ``amax / elem_max``) once into
+    ``scale_fmt`` with :func:`lowfloat.quantize`.
+    """
+    bad = np.isnan(amax)
+    if scale_fmt == _E8M0:
+        exponents = e8m0_exponents(amax, fmt, scale_rounding)
+        scale_codes = np.where(bad, _E8M0_NAN, (exponents + 127).astype(np.uint8))
+        scales = np.where(bad, np.nan, np.ldexp(1.0, exponents))
+        return scales, scale_codes
+    divisor = 2.0**fmt.emax if scale_rounding == "floor" else element_max(fmt)  # exact powers and quotients
+    ideal = np.where(amax > 0, amax, 1.0) / divisor
+    scales = quantize(ideal, scale_fmt, rounding=SCALE_ROUNDINGS[scale_rounding], overflow="saturate")
+    scales = np.where((scales == 0) & ~bad, get_format(scale_fmt).smallest_subnormal, scales)
+    scales = np.where(amax == 0, 1.0, scales)
+    scales[bad] = np.nan
+    return scales, None if scale_fmt == "float32" else encode(scales, scale_fmt)
 
 
 def _scale_format(scale_fmt):
@@ -345,14 +460,16 @@ def _scale_format(scale_fmt):
     raise ValueError(f"scale_fmt must be one of {', '.join(SCALE_FORMATS)}, got {scale_fmt!r}")
 
 
-def block_quantize(x, elem_fmt, *, block_size, axis=-1, scale_fmt="float32", scale_rounding="ceil") -> BlockArray:
-    """Quantize with one scale per block: ``x ~ scale_block * element``.
+@renamed_keywords(elem_fmt="fmt")
+def block_quantize(x, fmt, *, block_size, axis=-1, scale_fmt="float32", scale_rounding=DEFAULT_SCALE_ROUNDING,
+                   ftz=False, daz=False) -> BlockArray:  # fmt: skip
+    """Quantize with one scale per block: ``x ~ element * scale``.
 
     Parameters
     ----------
     x : array_like of real numbers
         At least as many dimensions as ``block_size`` has entries.
-    elem_fmt : Format, IntFormat or str
+    fmt : Format, IntFormat or str
         Element format: any signed lowfloat format (``"e4m3"``, ``"fp4"``...)
         or an integer one (``"int8"``, ``"int4"``).
     block_size : int or tuple of int
@@ -365,8 +482,19 @@ def block_quantize(x, elem_fmt, *, block_size, axis=-1, scale_fmt="float32", sca
     scale_fmt : {"float32", "float8_e8m0fnu", "float8_e4m3fn"}, optional
         What the scales are stored as (aliases such as ``"e8m0"`` work).
     scale_rounding : {"ceil", "floor", "nearest"}, optional
-        How ``amax / elem_max`` is rounded into ``scale_fmt``.  "ceil"
-        (default) never clips an element; "floor" may saturate the largest.
+        The rule that chooses each block's scale from its amax (see the
+        module docstring), the same rules as :func:`lowfloat.mx_quantize`'s.
+        "ceil" (the default, for both) is the smallest scale with
+        ``amax / scale <= elem_max``, so no element clips; "floor" is the
+        OCP MX rule, ``amax / 2**emax_elem`` rounded down, which may clip the
+        largest; "nearest" rounds ``amax / elem_max`` to nearest.
+    ftz : bool, optional
+        Flush to zero: elements that would be subnormal in ``fmt`` become
+        zeros of their sign, as :func:`lowfloat.encode` does (the scales are
+        not flushed; integer formats have no subnormals).
+    daz : bool, optional
+        Denormals are zero: subnormals of ``x``'s own float type count as
+        zeros of their sign, in the amax too.
 
     Returns
     -------
@@ -375,7 +503,8 @@ def block_quantize(x, elem_fmt, *, block_size, axis=-1, scale_fmt="float32", sca
     Raises
     ------
     TypeError
-        ``x`` is not real numbers; ``block_size`` or ``axis`` are not ints.
+        ``x`` is not real numbers; ``block_size`` or ``axis`` are not ints;
+        ``ftz``/``daz`` not booleans; an old keyword (``elem_fmt``).
     ValueError
         ``block_size <= 0``, an axis out of range, the wrong number of axes,
         an unknown element or scale format or scale rounding.
@@ -386,7 +515,8 @@ def block_quantize(x, elem_fmt, *, block_size, axis=-1, scale_fmt="float32", sca
     handling of zero and non-finite blocks.  The DeepSeek-V3 recipe is
     ``block_quantize(a, "e4m3", block_size=128)`` for activations and
     ``block_quantize(w, "e4m3", block_size=(128, 128))`` for weights
-    (power-of-two scales: ``scale_fmt="e8m0", scale_rounding="ceil"``).
+    (power-of-two scales: ``scale_fmt="e8m0"``).  With ``scale_fmt="e8m0"``
+    and ``block_size=32`` this is :func:`lowfloat.mx_quantize`, bit for bit.
 
     Examples
     --------
@@ -396,29 +526,27 @@ def block_quantize(x, elem_fmt, *, block_size, axis=-1, scale_fmt="float32", sca
     >>> b.codes
     array([[ 21, -63,  11, 127],
            [ 63, 127,   0,   0]], dtype=int8)
-    >>> b.scales.ravel() * 127      # each row's amax, a hair above: "ceil" rounds the scale up
+    >>> b.scale.ravel() * 127      # each row's amax, a hair above: "ceil" rounds the scale up
     array([6.0000005e+00, 2.0000003e-03], dtype=float32)
-    >>> lf.block_quantize(x, "e4m3", block_size=(2, 2), scale_fmt="e8m0").scales
+    >>> lf.block_quantize(x, "e4m3", block_size=(2, 2), scale_fmt="e8m0").scale
     array([[0.0078125, 0.015625 ]], dtype=float32)
+    >>> x = np.float32([400.0, 1.0, 0.5, 0.25])    # "floor", the MX rule: X = 2**(8 - 8), 400 ties to 384
+    >>> lf.block_quantize(x, "e4m3", block_size=4, scale_fmt="e8m0", scale_rounding="floor").dequantize().tolist()
+    [384.0, 1.0, 0.5, 0.25]
     """
-    fmt = element_format(elem_fmt, "elem_fmt")
+    fmt = element_format(fmt)
     scale_format = _scale_format(scale_fmt)
-    if scale_rounding not in SCALE_ROUNDINGS:
-        raise ValueError(f"scale_rounding must be one of {', '.join(SCALE_ROUNDINGS)}, got {scale_rounding!r}")
-    src = as_float_array(x, min_ndim=len(block_size) if isinstance(block_size, (tuple, list)) else 1)
+    check_scale_rounding(scale_rounding)
+    ftz = check_switch("ftz", ftz)
+    src = as_float_array(x, min_ndim=len(block_size) if isinstance(block_size, (tuple, list)) else 1, daz=daz)
     tiling = make_tiling(src.shape, block_size, axis)
     blocked = tiling.to_blocks(src)
     amax = block_amax(blocked, tiling).astype(np.float64)  # exact (float32 or float64 data)
     bad = np.isnan(amax)
-    # 2) the ideal scale amax / elem_max, rounded once into the scale format
-    ideal = np.where(amax > 0, amax, 1.0) / element_max(fmt)
-    scales = quantize(ideal, scale_format, rounding=SCALE_ROUNDINGS[scale_rounding], overflow="saturate")
-    scales = np.where((scales == 0) & ~bad, get_format(scale_format).smallest_subnormal, scales)
-    scales = np.where(amax == 0, 1.0, scales)
-    scales[bad] = np.nan
+    # 2) the scale, chosen from amax by the rule and rounded once into the scale format
+    scales, scale_codes = block_scales(amax, fmt, scale_format, scale_rounding)
     # 3) elements: the quotient in float64, rounded once into the element format
     with np.errstate(invalid="ignore"):
         y = blocked.astype(np.float64) / scales
-    codes = round_elements(y, fmt, bad)
-    scale_codes = None if scale_format == "float32" else encode(scales, scale_format)
+    codes = round_elements(y, fmt, bad, ftz)
     return BlockArray.from_blocked(tiling, codes, scales, scale_codes, fmt, scale_format)

@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from ..arrays import check_out
 from .integer import IntFormat, element_format
 
 __all__ = ["pack", "unpack", "packed_nbytes"]
@@ -45,7 +46,7 @@ def packed_nbytes(count: int, bits: int) -> int:
     return count * (1 if bits <= 8 else 2 if bits <= 16 else 4)  # whole code units
 
 
-def pack(codes, fmt) -> np.ndarray:
+def pack(codes, fmt, *, out=None) -> np.ndarray:
     """Pack codes of a 4-, 6- or 8-bit format into bytes.
 
     Parameters
@@ -54,6 +55,8 @@ def pack(codes, fmt) -> np.ndarray:
         Codes of ``fmt`` (any shape; read in C order).  For integer formats
         (int4, int8) the integers themselves.
     fmt : Format, IntFormat or str
+    out : ndarray of uint8, optional
+        1-D array of exactly the packed length to write the bytes into.
 
     Returns
     -------
@@ -65,7 +68,7 @@ def pack(codes, fmt) -> np.ndarray:
     ------
     ValueError
         A format that is not 4, 6 or 8 bits wide; codes that are not
-        integers or lie outside the format's codes.
+        integers or lie outside the format's codes; a bad ``out``.
 
     Examples
     --------
@@ -92,24 +95,30 @@ def pack(codes, fmt) -> np.ndarray:
     if flat.size and (flat.min() < low or flat.max() > high):
         bad = int(flat.min()) if flat.min() < low else int(flat.max())
         raise ValueError(f"code {bad} is outside {low}..{high}, the codes of {fmt.name}")
+    check_out(out, (packed_nbytes(flat.size, bits),), np.uint8, array)
+    result = np.empty(packed_nbytes(flat.size, bits), np.uint8) if out is None else out
     unsigned = (flat & ((1 << bits) - 1)).astype(np.uint8)  # two's complement bits of integer codes
     if bits == 8:
-        return unsigned
+        result[...] = unsigned
+        return result
     per_group = 2 if bits == 4 else 4
     padded = np.zeros(per_group * math.ceil(flat.size / per_group), np.uint32)
     padded[: flat.size] = unsigned
     groups = padded.reshape(-1, per_group)  # (ngroups, 2 or 4)
     if bits == 4:
-        return (groups[:, 0] | (groups[:, 1] << np.uint32(4))).astype(np.uint8)
+        result[...] = groups[:, 0] | (groups[:, 1] << np.uint32(4))
+        return result
     shifts = np.array([0, 6, 12, 18], np.uint32)
     word = np.bitwise_or.reduce(groups << shifts, axis=1)  # (ngroups,) c0 | c1 << 6 | c2 << 12 | c3 << 18
-    out = np.empty((groups.shape[0], 3), np.uint8)  # the 24-bit word, little-endian
+    triples = result.reshape(-1, 3)  # the 24-bit word, little-endian (a view when result is contiguous)
     for byte in range(3):
-        out[:, byte] = (word >> np.uint32(8 * byte)) & np.uint32(0xFF)
-    return out.reshape(-1)
+        triples[:, byte] = (word >> np.uint32(8 * byte)) & np.uint32(0xFF)
+    if not np.shares_memory(triples, result):
+        result[...] = triples.reshape(-1)
+    return result
 
 
-def unpack(packed, fmt, shape) -> np.ndarray:
+def unpack(packed, fmt, shape, *, out=None) -> np.ndarray:
     """Unpack bytes written by :func:`pack` back into codes of the given shape.
 
     Parameters
@@ -119,6 +128,8 @@ def unpack(packed, fmt, shape) -> np.ndarray:
     fmt : Format, IntFormat or str
     shape : int or tuple of int
         Shape of the codes to restore (the padding of a ragged tail is dropped).
+    out : ndarray, optional
+        Array of ``shape`` and ``fmt.code_dtype`` to write the codes into.
 
     Returns
     -------
@@ -130,7 +141,7 @@ def unpack(packed, fmt, shape) -> np.ndarray:
     ------
     ValueError
         A format that is not 4, 6 or 8 bits wide, bytes that are not uint8,
-        or a byte count that does not match ``shape``.
+        a byte count that does not match ``shape``, or a bad ``out``.
 
     Examples
     --------
@@ -147,6 +158,7 @@ def unpack(packed, fmt, shape) -> np.ndarray:
     if data.dtype != np.uint8:
         raise ValueError(f"packed must be uint8 bytes, got dtype {data.dtype}")
     data = data.reshape(-1)
+    check_out(out, shape, fmt.code_dtype, data)
     expected = packed_nbytes(count, bits)
     if data.size != expected:
         raise ValueError(f"packed has {data.size} bytes; {count} codes of {fmt.name} take {expected}")
@@ -162,6 +174,10 @@ def unpack(packed, fmt, shape) -> np.ndarray:
     unsigned = unsigned[:count]
     if isinstance(fmt, IntFormat):
         signed = unsigned.astype(np.int32)
-        signed = np.where(signed >= (1 << (bits - 1)), signed - (1 << bits), signed)
-        return signed.astype(np.int8).reshape(shape)
-    return unsigned.astype(fmt.code_dtype).reshape(shape)
+        codes = np.where(signed >= (1 << (bits - 1)), signed - (1 << bits), signed).reshape(shape)
+    else:
+        codes = unsigned.reshape(shape)
+    if out is None:
+        return codes.astype(fmt.code_dtype)
+    out[...] = codes  # exact: every code fits the code dtype
+    return out

@@ -1,0 +1,118 @@
+"""Workbench: how long a new user waits -- the first call of each kind in a fresh process.
+
+Run from the repository root:
+
+    python kernels/bench_startup.py [--repeats 3] [--repo PATH] [--no-runtime-venv]
+
+Each row runs in a fresh Python process; "cold" rows get an empty Numba cache
+directory of their own (NUMBA_CACHE_DIR), as a first run after installing,
+"warm" rows one that a previous process filled.  The time is the wall time of
+the whole process (interpreter start, imports, compilation or cache loading,
+the call), median of ``--repeats``.  ``--repo`` measures another checkout
+(its ``lowfloat`` is put first on PYTHONPATH), to print a before/after table.
+
+The last row runs in a virtual environment holding only the runtime
+dependencies (numpy and numba; created once under the system's temporary
+directory, ``--no-runtime-venv`` skips it): the import path a user without the
+test extras takes.
+
+Targets (issue "one typed boundary ..."): first quantize of float32 data <= 2 s,
+first encode <= 2 s, first float64 quantize <= 2.5 s, the first
+``lowfloat quantize --format e4m3 0.1 448 464 465`` <= 3 s, ``lowfloat
+explain/info/table`` <= 1.5 s cold or warm, warm import + first quantize in the
+runtime-only environment <= 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+QUANTIZE32 = "import numpy as np, lowfloat as lf; lf.quantize(np.float32([0.1, 448, 464, 465]), 'e4m3')"
+ENCODE32 = "import numpy as np, lowfloat as lf; lf.encode(np.float32([0.1, 448, 464, 465]), 'e4m3')"
+QUANTIZE64 = "import numpy as np, lowfloat as lf; lf.quantize(np.float64([0.1, 448, 464, 465]), 'e4m3')"
+
+ROWS = [
+    ("first lf.quantize(float32, 'e4m3')", "cold", ["-c", QUANTIZE32], 2.0),
+    ("first lf.encode(float32, 'e4m3')", "cold", ["-c", ENCODE32], 2.0),
+    ("first lf.quantize(float64, 'e4m3')", "cold", ["-c", QUANTIZE64], 2.5),
+    ("lowfloat quantize --format e4m3 0.1 448 464 465", "cold",
+     ["-m", "lowfloat", "quantize", "--format", "e4m3", "0.1", "448", "464", "465"], 3.0),
+    ("lowfloat explain 0.1 --format e4m3", "cold", ["-m", "lowfloat", "explain", "0.1", "--format", "e4m3"], 1.5),
+    ("lowfloat info", "cold", ["-m", "lowfloat", "info"], 1.5),
+    ("lowfloat table e2m1", "cold", ["-m", "lowfloat", "table", "e2m1"], 1.5),
+    ("lowfloat explain 0.1 --format e4m3", "warm", ["-m", "lowfloat", "explain", "0.1", "--format", "e4m3"], 1.5),
+    ("lowfloat quantize --format e4m3 0.1 448 464 465", "warm",
+     ["-m", "lowfloat", "quantize", "--format", "e4m3", "0.1", "448", "464", "465"], None),
+    ("import lowfloat + first lf.quantize(float32)", "warm", ["-c", QUANTIZE32], None),
+]  # fmt: skip
+
+
+def timed(python: str, argv: list[str], env: dict) -> float:
+    start = time.perf_counter()
+    done = subprocess.run([python, *argv], env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"bench_startup: {' '.join(argv)} failed:\n{done.stderr}")
+    return elapsed
+
+
+def measure(python: str, repo: Path, argv: list[str], state: str, repeats: int) -> list[float]:
+    """Wall times of ``python argv`` in fresh processes, each with its own cache directory."""
+    times = []
+    for _ in range(repeats):
+        cache = tempfile.mkdtemp(prefix="lowfloat-bench-cache-")
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": str(repo)}
+        try:
+            if state == "warm":
+                timed(python, argv, env)  # fills the cache
+            times.append(timed(python, argv, env))
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
+    return times
+
+
+def runtime_venv() -> str:
+    """The python of a virtual environment holding numpy and numba only (created once)."""
+    where = Path(tempfile.gettempdir()) / "lowfloat-runtime-only-venv"
+    python = where / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "numpy", "numba"], check=True)
+    return str(python)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout to measure (default: this one)")
+    parser.add_argument("--no-runtime-venv", action="store_true", help="skip the runtime-only environment row")
+    args = parser.parse_args()
+    print(f"# bench_startup: {args.repo}, median of {args.repeats} fresh processes; {os.cpu_count()} cores; "
+          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+    head = f"{'what':<52} {'cache':<6} {'median s':>9} {'min s':>7} {'target s':>9}  verdict"
+    print(head)
+    print("-" * len(head))
+    rows = list(ROWS)
+    if not args.no_runtime_venv:
+        rows.append(("runtime-only venv: import + first quantize", "warm", ["-c", QUANTIZE32], 1.0))
+    for label, state, argv, target in rows:
+        python = runtime_venv() if label.startswith("runtime-only") else sys.executable
+        times = measure(python, args.repo, argv, state, args.repeats)
+        median = statistics.median(times)
+        verdict = "" if target is None else ("ok" if median <= target else "OVER")
+        target_text = "" if target is None else f"{target:.1f}"
+        print(f"{label:<52} {state:<6} {median:>9.2f} {min(times):>7.2f} {target_text:>9}  {verdict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""lowfloat warmup: compiles kernel paths into Numba's disk cache; a second run finds them cached.
+
+Each check runs in a fresh process with its own empty NUMBA_CACHE_DIR, as a
+new user or a CI image starts.  Only the decode paths are compiled here (a
+full warmup takes minutes on two cores).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import lowfloat as lf
+
+
+def run_python(code: str, cache_dir) -> str:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    return done.stdout
+
+
+WARMUP = "import json, lowfloat as lf; r = lf.warmup(operations=['decode'], processes=2); print(json.dumps(r.__dict__))"
+DECODE_CACHED = """
+import json, numpy as np, lowfloat as lf
+from lowfloat.kernels import decode
+for name in ('e4m3', 'fp16', 'bf16', 'e8m0', 'tf32'):
+    for dtype in (np.float32, np.float64):
+        lf.decode(np.arange(4), name, dtype=dtype)
+kernels = [decode.small_float32, decode.small_float64, decode.shift_float32, decode.lookup, decode.decode_float64]
+print(json.dumps([k.stats.cache_misses for k in kernels]))
+"""
+
+
+def test_warmup_compiles_once_and_later_processes_load_from_the_cache(tmp_path):
+    first = json.loads(run_python(WARMUP, tmp_path))
+    assert first["compiled"] >= 10 and first["cached"] == 0
+    assert first["cache_dir"].startswith(str(tmp_path))
+    second = json.loads(run_python(WARMUP, tmp_path))
+    assert second["compiled"] == 0 and second["cached"] == first["compiled"]
+    assert second["seconds"] < 1.0
+    misses = json.loads(run_python(DECODE_CACHED, tmp_path))
+    assert misses == [{}] * len(misses)  # every decode signature came from the cache
+
+
+def test_warmup_refuses_an_unknown_operation():
+    with pytest.raises(ValueError, match="operations must be a list"):
+        lf.warmup(operations=["decoded"])
+    with pytest.raises(ValueError, match="operations must be a list"):
+        lf.warmup(operations="decode")
+
+
+def test_warmup_command_prints_one_line_and_refuses_zero_processes(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    bad = subprocess.run([sys.executable, "-m", "lowfloat", "warmup", "--processes", "0"], env=env,
+                         capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode == 2 and "--processes must be at least 1" in bad.stderr
+    good = subprocess.run([sys.executable, "-m", "lowfloat", "warmup", "--only", "blocks", "integers"], env=env,
+                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.startswith("compiled 2 of 2 kernel signatures") and str(tmp_path) in good.stdout
