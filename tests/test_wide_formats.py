@@ -819,3 +819,15 @@ def test_scaled_and_block_quantization_refuse_element_formats_beyond_float32():
     q = lf.scaled_quantize(x, e8m12)
     np.testing.assert_array_equal(q.codes, lf.encode(x * q.scale, e8m12, overflow="saturate"))
     assert lf.block_quantize(x, e8m12, block_size=2).codes.dtype == np.uint32
+
+
+def test_testing_hard_cases_and_check_cast_serve_wide_formats():
+    from lowfloat.testing import check_cast, hard_cases
+
+    fmt = lf.Format(11, 10, 1023)
+    x = hard_cases(fmt, dtype="float64")
+    top_ulp = 2.0 ** (fmt.emax - fmt.man_bits)
+    assert (x == fmt.max - top_ulp / 2).any()  # the midpoint below max: lo + hi would overflow float64
+    assert (x == fmt.smallest_subnormal / 2).any()
+    assert check_cast(lambda v: lf.encode(v, fmt), fmt, dtype="float64").ok
+    assert check_cast(lambda v: lf.encode(v, FLOAT64), FLOAT64, dtype="float64").ok  # 53 bits: no midpoints

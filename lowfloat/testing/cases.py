@@ -249,7 +249,10 @@ def _midpoints(fmt):
         codes = np.concatenate([[0], codes])
     codes = codes[codes < fmt.max_code_magnitude]
     lo, hi = _values(codes, fmt), _values(codes + 1, fmt)
-    return (lo + hi) / 2, lo, hi  # exact: at most 25 significant bits
+    middle = lo + (hi - lo) / 2  # lo + hi would overflow next to float64's max
+    # float64 holds the midpoint up to 52 significand bits and above its own subnormal spacing
+    exact = middle - lo == hi - middle
+    return middle[exact], lo[exact], hi[exact]
 
 
 def _midpoint(fmt, source):
