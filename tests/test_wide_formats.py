@@ -813,11 +813,11 @@ def test_scaled_and_block_quantization_refuse_element_formats_beyond_float32():
     x = np.float32([1.0, 3.0, -200.0, 1e-3])
     with pytest.raises(ValueError, match=r"fmt: float22_e11m10_b1023_ieee reaches beyond float32's range or precision"):
         lf.scaled_quantize(x, lf.Format(11, 10, 1023))
-    with pytest.raises(ValueError, match=r"elem_fmt: float22_e11m10_b1023_ieee reaches beyond float32's range"):
+    with pytest.raises(ValueError, match=r"fmt: float22_e11m10_b1023_ieee reaches beyond float32's range"):
         lf.block_quantize(x, "e11m10_b1023", block_size=2)
     e8m12 = lf.Format(8, 12, 130)  # its values are float32 values: an element format like any other
     q = lf.scaled_quantize(x, e8m12)
-    np.testing.assert_array_equal(q.codes, lf.encode(x * q.scale, e8m12, overflow="saturate"))
+    np.testing.assert_array_equal(q.codes, lf.encode(x * q.quant_scale, e8m12, overflow="saturate"))
     assert lf.block_quantize(x, e8m12, block_size=2).codes.dtype == np.uint32
 
 
