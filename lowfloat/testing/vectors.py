@@ -457,8 +457,9 @@ def _exponent_fields(fmt: Format) -> list[int]:
 
 def _codes(signs, fields, mantissas, fmt: Format) -> np.ndarray:
     """Codes from sign bits, exponent fields and mantissa fields (int arrays or ints), as uint64."""
-    signs, fields, mantissas = (np.asarray(a, np.int64) for a in (signs, fields, mantissas))
-    return ((signs * fmt.sign_code) | (fields << fmt.man_bits) | mantissas).astype(np.uint64)
+    signs, fields, mantissas = (np.asarray(a, np.int64).astype(np.uint64) for a in (signs, fields, mantissas))
+    # in uint64 throughout: a 64-bit format's sign bit is 2**63
+    return (signs * np.uint64(fmt.sign_code)) | (fields << np.uint64(fmt.man_bits)) | mantissas
 
 
 def _op_hard_operands(fmt: Format, op: str, rng) -> tuple[np.ndarray, ...]:
