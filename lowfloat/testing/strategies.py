@@ -103,6 +103,8 @@ def _generic_formats(max_bits: int):
             reject()
         top_field = widest.max_code_magnitude >> man_bits
         low_bias = top_field - 127  # emax = top_field - bias <= 127
+        if low_bias > 127:  # no bias keeps it inside float32's range (Format would take it: float64's)
+            reject()
         usual = min(max((1 << (exp_bits - 1)) - 1, low_bias), 127)  # IEEE's bias where it fits
         bias = draw(st.one_of(st.just(usual), st.integers(low_bias, 127)))
         return Format(exp_bits, man_bits, bias, specials, signed)
