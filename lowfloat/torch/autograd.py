@@ -86,6 +86,8 @@ class Quantize(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, cast, grad=None, zero_outside=False):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         cast = as_cast(cast)
         ctx.grad_cast = as_cast(grad, "grad")
         if not isinstance(zero_outside, bool):

@@ -45,7 +45,7 @@ def _check_model(model, exclude):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if hasattr(model, ATTRIBUTE) or isinstance(model, _Emulated):
         raise ValueError("model is emulated already; lowfloat.torch.restore(model) first")
-    if isinstance(exclude, str) or not all(isinstance(name, str) for name in exclude):
+    if not all(isinstance(name, str) for name in exclude):
         raise TypeError(f"exclude must be a list of module names, got {exclude!r}")
     for name, module in model.named_modules():
         if _excluded(name, exclude):
@@ -138,6 +138,8 @@ def emulate(model, policy="fp8", *, scaling=None, accumulate=None, promote_every
     >>> type(original[0]).__name__
     'Linear'
     """
+    if isinstance(exclude, str):
+        raise TypeError(f"exclude must be a list of module names, got the string {exclude!r}")
     exclude = tuple(exclude)
     _check_model(model, exclude)
     recipe = get_recipe(policy)
