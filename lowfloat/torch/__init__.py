@@ -17,13 +17,18 @@ Import it explicitly (``import lowfloat.torch``); it needs PyTorch.
   ways (``lowfloat demo --torch``).
 """
 
-from .autograd import Quantize
-from .casts import decode, encode, holds, quantize
-from .emulate import emulate, emulation, restore, telemetry
-from .fakequant import Cast
-from .lossscale import LossScaler
-from .master import round_updates
-from .recipe import RECIPES, Recipe, get_recipe
+try:
+    import torch  # noqa: F401 -- first, so that its absence is reported in one sentence
+except ImportError as error:
+    raise ImportError("lowfloat.torch needs PyTorch: pip install torch") from error
+
+from .autograd import Quantize  # noqa: E402
+from .casts import decode, encode, holds, quantize  # noqa: E402
+from .emulate import emulate, emulation, restore, telemetry  # noqa: E402
+from .fakequant import Cast  # noqa: E402
+from .lossscale import LossScaler  # noqa: E402
+from .master import round_updates  # noqa: E402
+from .recipe import RECIPES, Recipe, get_recipe  # noqa: E402
 
 __all__ = ["quantize", "encode", "decode", "holds", "Cast", "Quantize", "emulate", "restore", "emulation",
            "telemetry", "Recipe", "RECIPES", "get_recipe", "LossScaler", "round_updates"]
