@@ -129,11 +129,21 @@ def test_four_bit_recipes_cast_every_operand_in_blocks_along_the_last_axis(recip
 
 
 def test_custom_recipe_and_exclude_leave_the_excluded_layer_untouched():
-    model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
+    model = seeded(nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2)))
+    x = randn(3, 4, seed=40)
     recipe = Recipe(weight="e4m3", activation=lft.Cast("e5m2", rounding="toward_zero"), name="mine")
+    w_q = lowfloat_rounded(model[0].weight, fmt_cast("e4m3"))
+    b_q = lowfloat_rounded(model[0].bias, fmt_cast("e4m3"))
+    hidden = torch.relu(F.linear(lowfloat_rounded(x, lambda a: lf.quantize(a, "e5m2", rounding="toward_zero")),
+                                 w_q, b_q))  # fmt: skip
+    expected = model[2](hidden)  # float32: neither wrapped nor seen by the matmul hook
     emulated = lft.emulate(model, recipe, exclude=["2"])
     assert isinstance(emulated[0], EmulatedLinear) and type(emulated[2]) is nn.Linear
     assert "mine" in repr(emulated[0])
+    y = emulated(x)
+    assert_bits_equal(y, expected)
+    y.sum().backward()
+    assert list(lft.telemetry(emulated).last().counts) == ["0"]
 
 
 # ---------------------------------------------------------------- attention's products

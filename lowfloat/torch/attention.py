@@ -55,11 +55,14 @@ class MatmulHook(TorchFunctionMode):
     ----------
     emulation : Emulation
         The model's casts (:class:`lowfloat.torch.state.Emulation`).
+    exclude : tuple of str
+        Names of modules whose products stay as they are (and everything inside them).
     """
 
-    def __init__(self, emulation):
+    def __init__(self, emulation, exclude=()):
         super().__init__()
         self.emulation = emulation
+        self.exclude = tuple(exclude)
         self.stack = []  # (name, module) of the modules whose forward pass is running, innermost last
         self.calls = {}  # products counted per module name in this forward pass
 
@@ -80,15 +83,20 @@ class MatmulHook(TorchFunctionMode):
         self.calls[name] = index + 1
         return f"{name}.matmul{index}" if name else f"matmul{index}"
 
-    def _inside_wrapper(self) -> bool:
+    def _passes_through(self) -> bool:
+        """Whether the innermost running module casts its own products (a wrapper) or is excluded."""
         from .layers import _Emulated
 
-        return bool(self.stack) and isinstance(self.stack[-1][1], _Emulated)
+        if not self.stack:
+            return False
+        name, module = self.stack[-1]
+        excluded = any(name == prefix or name.startswith(prefix + ".") for prefix in self.exclude)
+        return excluded or isinstance(module, _Emulated)
 
     # ------------------------------------------------------------ the hook
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func not in HOOKED or self._inside_wrapper():
+        if func not in HOOKED or self._passes_through():
             return func(*args, **kwargs)
         if func is F.scaled_dot_product_attention:
             return self._attention(*args, **kwargs)

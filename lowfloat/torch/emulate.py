@@ -157,7 +157,7 @@ def emulate(model, policy="fp8", *, scaling=None, accumulate=None, promote_every
             for parameter in root.parameters():
                 parameter.copy_(torch.from_numpy(lowfloat_quantize(parameter.detach().numpy(), recipe.master)))
     setattr(root, ATTRIBUTE, state)
-    state.handles = _hook(root, state, matmuls)
+    state.handles = _hook(root, state, matmuls, exclude)
     return root
 
 
@@ -175,9 +175,9 @@ def _wrap(model, state, exclude):
     return model
 
 
-def _hook(root, state, matmuls):
+def _hook(root, state, matmuls, exclude):
     """The hooks that end steps, track the running module and switch the matmul hook on for each forward pass."""
-    hook = MatmulHook(state) if matmuls else None
+    hook = MatmulHook(state, exclude) if matmuls else None
     handles = []
 
     def begin(module, args):
