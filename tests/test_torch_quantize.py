@@ -92,6 +92,7 @@ def test_forward_of_an_nvfp4_cast_equals_nvfp4_quantize_dequantized():
     (Cast("int8", scaling="channel", axis=0), lambda a: lf.scaled_quantize(a, "int8", axis=0).dequantize()),
     (Cast("int8", scaling="tensor"), lambda a: lf.scaled_quantize(a, "int8").dequantize()),
     (Cast("e4m3", scaling="tensor", margin=1), lambda a: lf.scaled_quantize(a, "e4m3", margin=1).dequantize()),
+    (Cast("int8", scaling="tensor", scale=0.05), lambda a: lf.scaled_quantize(a, "int8", scale=0.05).dequantize()),
     (Cast("e5m2", scaling="channel", axis=1, power_of_two=True),
      lambda a: lf.scaled_quantize(a, "e5m2", axis=1, power_of_two=True).dequantize()),
     (Cast("e4m3", scaling="block", block_size=(16, 16), scale_fmt="e8m0"),
@@ -213,6 +214,9 @@ def test_zero_outside_of_an_mx_cast_with_the_clipping_floor_rule():
     (lambda: Cast("e4m3", margin=2), ValueError, "margin and Cast.power_of_two apply"),
     (lambda: Cast("mxfp8_e4m3", scale_fmt="e8m0"), ValueError, "scale_fmt applies"),
     (lambda: Cast("e4m3", axis=1.5), ValueError, "Cast.axis must be an int"),
+    (lambda: Cast("int8", scaling="channel", scale=0.1), ValueError, "applies to scaling='tensor'"),
+    (lambda: Cast("int8", scaling="tensor", scale=-1.0), ValueError, "positive finite"),
+    (lambda: Cast("int8", scaling="tensor", scale=0.1, margin=1), ValueError, "not a fixed Cast.scale"),
 ])  # fmt: skip
 def test_bad_cast_is_refused_naming_the_field(make, error, message):
     with pytest.raises(error, match=message):

@@ -42,9 +42,10 @@ class Rounded(NamedTuple):
     fmt: object  # the element format (a Format or an IntFormat)
 
 
-def scaled_cast(x: np.ndarray, fmt, *, axis=None, margin=0, power_of_two=False) -> Rounded:
-    """Transformer Engine's current scaling, per tensor (``axis=None``) or per index along ``axis``."""
-    q = scaled_quantize(x, fmt, axis=axis, margin=margin, power_of_two=power_of_two)
+def scaled_cast(x: np.ndarray, fmt, *, axis=None, margin=0, power_of_two=False, scale=None) -> Rounded:
+    """Transformer Engine's current scaling, per tensor (``axis=None``) or per index along ``axis``; or a fixed
+    dequantizing ``scale``."""
+    q = scaled_quantize(x, fmt, axis=axis, margin=margin, power_of_two=power_of_two, scale=scale)
     with np.errstate(over="ignore", invalid="ignore"):
         scaled = x * q.quant_scale.astype(x.dtype)  # the product scaled_quantize rounds
     return Rounded(q.dequantize(), scaled, code_values(q.codes, q.fmt, x.dtype), q.fmt)

@@ -11,7 +11,7 @@ the values are brought onto the format's range is the cast's ``scaling``:
                and multiply back by ``float32(1 / quant_scale)``, exactly as
                :mod:`lowfloat.train` does
 ``"tensor"``   Transformer Engine's current scaling, one scale for the tensor
-               (:func:`lowfloat.scaled_quantize`)
+               (:func:`lowfloat.scaled_quantize`), or a fixed ``scale``
 ``"channel"``  the same, one scale per index along ``axis``: per-channel INT8 weights
 ``"block"``    one scale per block of ``block_size`` elements along ``axis``
                (:func:`lowfloat.block_quantize`); the MX formats (``"mxfp8_e4m3"``,
@@ -88,6 +88,10 @@ class Cast:
     power_of_two : bool
         ``"tensor"`` and ``"channel"``: round the quantizing multiplier down
         to a power of two.
+    scale : float, optional
+        ``"tensor"``: a fixed dequantizing multiplier (``x ~ element *
+        scale``) instead of one computed from the tensor -- a scale
+        calibrated beforehand, as static post-training quantization uses.
 
     Raises
     ------
@@ -119,6 +123,7 @@ class Cast:
     scale_rounding: str = "ceil"
     margin: int = 0
     power_of_two: bool = False
+    scale: float | None = None
 
     def __post_init__(self):
         fmt = self.fmt
@@ -178,6 +183,15 @@ class Cast:
             raise ValueError(f"Cast.scale_rounding applies to block and MX casts, not to {self.describe()}")
         if (self.margin != 0 or self.power_of_two) and self.scaling not in ("tensor", "channel"):
             raise ValueError("Cast.margin and Cast.power_of_two apply to scaling='tensor' or 'channel'")
+        if self.scale is not None:
+            if self.scaling != "tensor":
+                raise ValueError(f"Cast.scale (a fixed per-tensor scale) applies to scaling='tensor', "
+                                 f"not {self.scaling!r}")  # fmt: skip
+            if isinstance(self.scale, bool) or not isinstance(self.scale, (int, float, np.integer, np.floating)) \
+                    or not (np.isfinite(self.scale) and self.scale > 0):  # fmt: skip
+                raise ValueError(f"Cast.scale must be a positive finite number, got {self.scale!r}")
+            if self.margin != 0 or self.power_of_two:
+                raise ValueError("Cast.margin and Cast.power_of_two shape a computed scale, not a fixed Cast.scale")
 
     # ---------------------------------------------------------------- what it is
     @property
@@ -217,7 +231,7 @@ class Cast:
             extra += [self.overflow] if self.overflow else []
             return ", ".join([self.name, *extra])
         if self.scaling == "tensor":
-            return f"{self.name} per tensor"
+            return f"{self.name} per tensor" + ("" if self.scale is None else f", scale {self.scale:g}")
         if self.scaling == "channel":
             return f"{self.name} per channel along axis {self.axis}"
         size = self.block_size if self.block_size is not None else (16 if self.fmt == calls.NVFP4 else 32)
@@ -327,4 +341,5 @@ def _scaled(array: np.ndarray, cast: Cast):
         return calls.block_cast(array, cast.fmt, axis=cast.axis, block_size=cast.block_size, scale_fmt=cast.scale_fmt,
                                 scale_rounding=cast.scale_rounding)  # fmt: skip
     axis = None if cast.scaling == "tensor" else cast.axis
-    return calls.scaled_cast(array, cast.fmt, axis=axis, margin=cast.margin, power_of_two=cast.power_of_two)
+    return calls.scaled_cast(array, cast.fmt, axis=axis, margin=cast.margin, power_of_two=cast.power_of_two,
+                             scale=cast.scale)  # fmt: skip
