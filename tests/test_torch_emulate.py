@@ -106,6 +106,15 @@ def test_emulated_conv2d_with_mx_blocks_along_the_summed_axes_equals_torch_on_mx
     assert_bits_equal(conv.bias.grad, bias.grad)
 
 
+def test_unbatched_conv2d_input_has_its_blocks_along_its_channels():
+    conv = seeded(nn.Conv2d(40, 2, 1))
+    x = randn(40, 3, 3, seed=41)
+    x_q = lowfloat_rounded(x, mx_cast("mxfp4", 0))
+    w_q = torch.from_numpy(lf.mx_quantize(conv.weight.detach().reshape(2, -1).numpy(), "mxfp4").dequantize())
+    expected = conv._conv_forward(x_q, w_q.reshape(conv.weight.shape), conv.bias)
+    assert_bits_equal(lft.emulate(nn.Sequential(conv), "mxfp4")(x), expected)
+
+
 def test_int8_recipe_casts_weights_per_output_channel_and_activations_per_tensor():
     model = nn.Sequential(seeded(nn.Linear(32, 8)))
     x = randn(5, 32, seed=5)
@@ -269,7 +278,9 @@ def test_accumulate_of_a_convolution_equals_its_unfolded_matmul_and_float32_accu
     products = lf.matmul(w_q.reshape(4, -1).numpy(), cols.permute(1, 0, 2).reshape(27, -1).numpy(), accumulate="e5m2")
     expected = torch.from_numpy(products).reshape(4, 2, 4, 4).transpose(0, 1) + b_q.reshape(1, -1, 1, 1)
     conv2 = seeded(nn.Conv2d(3, 4, 3, stride=2, padding=1))
-    assert_bits_equal(lft.emulate(nn.Sequential(conv2), "bf16", accumulate="e5m2")(x), expected)
+    emulated = lft.emulate(nn.Sequential(conv2), "bf16", accumulate="e5m2")
+    assert_bits_equal(emulated(x), expected)
+    assert_bits_equal(emulated(x[1]), expected[1])  # an unbatched image
 
 
 # ---------------------------------------------------------------- state_dict and restore

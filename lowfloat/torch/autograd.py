@@ -94,7 +94,8 @@ class Quantize(torch.autograd.Function):
             raise TypeError(f"zero_outside must be True or False, got {zero_outside!r}")
         if cast is None:
             ctx.outside = None
-            return x.detach().clone()  # a new tensor: autograd's outputs must not be its inputs
+            # a copy, not a view: a view of the input would forbid in-place operations on it (ReLU(inplace=True))
+            return x.detach().clone()
         values, ctx.outside = _round(cast, x.detach(), outside=zero_outside)
         return values
 

@@ -323,7 +323,7 @@ def fake_quantize(x, cast: Cast, *, quant_scale=None, rng=None, counter=None, ro
         if counter is not None:
             counter.count(array, rounded.elements, rounded.fmt, role=role, scaled=rounded.scaled)
         values, scaled = rounded.values, rounded.scaled
-    if values is array or np.shares_memory(values, array):
+    if np.may_share_memory(values, array):
         values = values.copy()  # a float32 identity cast: the result must not alias the input
     result = torch.from_numpy(np.asarray(values))
     if result.dtype != x.dtype:

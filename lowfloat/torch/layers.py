@@ -16,7 +16,7 @@ optimizer updates them in float32, as PyTorch's mixed-precision training does.
 
 Block casts (MX, NVFP4, block tiles) run their blocks along the dimension
 the matmul sums over: the last axis of a Linear's input, weight and output
-gradient; the channel axis (1) of a Conv2d's input and output gradient; the
+gradient; the channel axis of a Conv2d's input and output gradient; the
 flattened ``(in_channels, kh, kw)`` of its weight.  (Transformer Engine
 quantizes the backward GEMMs' transposed operands a second time along their
 own summed dimension; here each tensor is cast once.)  A bias is cast with
@@ -135,18 +135,20 @@ class EmulatedConv2d(_Emulated):
     def forward(self, x):
         weight = self.weight  # (out, in, kh, kw)
         flat = weight.reshape(weight.shape[0], -1)  # (out, in * kh * kw): the summed dimension last, for blocks
-        x_q, w_q, b_q = self._casts(x, 1, flat)
+        x_q, w_q, b_q = self._casts(x, -3, flat)  # channels: axis 1 of (n, c, h, w), 0 of an unbatched (c, h, w)
         w_q = w_q.reshape(weight.shape)
         conv = self.original
         if not self._accumulated():
             y = conv._conv_forward(x_q, w_q, b_q)
         else:
             y = self._accumulated_conv(x_q, w_q, b_q)
-        return self._output(y, 1)
+        return self._output(y, -3)
 
     def _accumulated_conv(self, x_q, w_q, b_q):
         """The convolution as one matmul of the weight and the unfolded input, every partial sum rounded."""
         conv, em = self.original, self.emulation
+        if x_q.dim() == 3:  # an unbatched (c, h, w) image: a batch of one
+            return self._accumulated_conv(x_q.unsqueeze(0), w_q, b_q).squeeze(0)
         padding = conv.padding
         if conv.padding_mode != "zeros":
             x_q = nn.functional.pad(x_q, conv._reversed_padding_repeated_twice, mode=conv.padding_mode)
