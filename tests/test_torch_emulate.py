@@ -137,6 +137,12 @@ def test_four_bit_recipes_cast_every_operand_in_blocks_along_the_last_axis(recip
     assert_bits_equal(lft.emulate(linear, recipe)(x), expected)
 
 
+def test_in_place_operations_after_an_emulated_layer_are_allowed():
+    model = lft.emulate(seeded(nn.Sequential(nn.Linear(4, 4), nn.ReLU(inplace=True), nn.Linear(4, 1))), "fp8")
+    model(randn(2, 4, seed=42)).sum().backward()
+    assert model[0].weight.grad is not None
+
+
 def test_custom_recipe_and_exclude_leave_the_excluded_layer_untouched():
     model = seeded(nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2)))
     x = randn(3, 4, seed=40)
