@@ -15,7 +15,7 @@ import numpy as np
 from .interop import FIRST_USER_DTYPE, extension_values, foreign_values, is_foreign
 from .kernels.widen import widen_to_odd
 
-__all__ = ["as_real_array", "check_out", "kernel_input", "exact_float64", "result_dtype"]
+__all__ = ["as_real_array", "check_out", "kernel_input", "exact_float64", "result_dtype", "widen_float32"]
 
 
 def as_real_array(x, what: str = "x") -> np.ndarray:
@@ -177,3 +177,19 @@ def result_dtype(arrays) -> np.dtype:
     """float32 if the operands' NumPy result type is a float of at most 4 bytes, else float64."""
     common = np.result_type(*arrays)
     return np.dtype(np.float32) if common.kind == "f" and common.itemsize <= 4 else np.dtype(np.float64)
+
+
+def widen_float32(array: np.ndarray) -> np.ndarray:
+    """float32 values as float64, exactly, NaNs included: a signalling NaN stays signalling (for the INVALID flag).
+
+    NumPy's conversion quietens signalling NaNs; here every NaN keeps its sign
+    and payload bits, moved to the top of float64's mantissa as hardware does.
+    """
+    with np.errstate(invalid="ignore"):
+        wide = array.astype(np.float64)
+    nan = np.isnan(array)
+    if nan.any():
+        bits = np.ascontiguousarray(array).view(np.uint32)[nan].astype(np.uint64)
+        sign, payload = bits >> np.uint64(31), bits & np.uint64(0x7FFFFF)
+        wide.view(np.uint64)[nan] = (sign << np.uint64(63)) | np.uint64(0x7FF0000000000000) | (payload << np.uint64(29))
+    return wide

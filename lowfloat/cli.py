@@ -331,6 +331,13 @@ def _register_check(subparsers) -> None:
     register(subparsers)
 
 
+def _register_vectors(subparsers) -> None:
+    """``lowfloat vectors`` and ``lowfloat verify``, from :mod:`lowfloat.testing.vector_commands`."""
+    from .testing.vector_commands import register
+
+    register(subparsers)
+
+
 def _register_warmup(subparsers) -> None:
     """``lowfloat warmup``, from :mod:`lowfloat.cache`."""
     from .cache import register
@@ -340,7 +347,7 @@ def _register_warmup(subparsers) -> None:
 
 #: The subcommands, in the order ``lowfloat --help`` lists them.
 COMMANDS = [_register_explain, _register_table, _register_info, _register_quantize, _register_training,
-            _register_check, _register_warmup]  # fmt: skip
+            _register_check, _register_vectors, _register_warmup]  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import as_real_array, check_out, kernel_input
+from .arrays import as_real_array, check_out, kernel_input, widen_float32
 from .formats import get_format
 from .interop import source_format
 from .kernels.layout import bits_type
@@ -47,8 +47,7 @@ def _prepare_input(x, fmt, daz=False):
         # The kernel's bit arithmetic assumes normal inputs below the format's
         # normal range; E8M0 reaches 2**-127, inside float32's subnormals, so
         # widen (exactly) to float64, where every float32 is normal.
-        with np.errstate(invalid="ignore"):  # signalling NaNs quieten silently
-            src = src.astype(np.float64)
+        src = widen_float32(src)
     return array, src
 
 

@@ -1,4 +1,4 @@
-"""Testing other people's casts against lowfloat: hard cases, a checker, hypothesis strategies.
+"""Testing other people's casts and arithmetic against lowfloat: hard cases, a checker, strategies, test vectors.
 
 lowfloat rounds bit-exactly and fast, so it can be the oracle for a cast
 someone else wrote -- a CUDA or Triton kernel's CPU twin, a C or RTL model,
@@ -16,7 +16,12 @@ a library such as ml_dtypes or torch:
   that concentrate where casts go wrong (hypothesis is imported only when a
   strategy is built; the rest of this package does not need it);
 * ``lowfloat check`` -- the checker from a shell, with adapters for
-  ml_dtypes', torch's and numpy's own casts (:mod:`lowfloat.testing.adapters`).
+  ml_dtypes', torch's and numpy's own casts (:mod:`lowfloat.testing.adapters`);
+* :func:`write_vectors`, :func:`verify_vectors` -- test vectors in Berkeley
+  TestFloat's text format, results *and* IEEE exception flags, for casts and
+  the six arithmetic operations, for implementations Python cannot call (RTL,
+  C); ``lowfloat vectors`` and ``lowfloat verify`` from a shell
+  (:mod:`lowfloat.testing.vectors`).
 
 Inputs are float16, bfloat16, float32 or float64 arrays; NumPy has no
 bfloat16, so bfloat16 inputs are float32 arrays holding bfloat16 values.
@@ -29,7 +34,7 @@ Examples
 ...     return lf.encode(x, "e4m3", rounding="toward_zero")
 >>> report = check_cast(truncating_cast, "e4m3", dtype="float32")
 >>> report.ok, {kind: n for kind, n in report.counts.items() if n}
-(False, {'tie': 118, 'subnormal': 30, 'overflow': 18, 'other': 238})
+(False, {'tie': 118, 'subnormal': 36, 'overflow': 18, 'other': 238})
 """
 
 from .cases import KINDS, exhaustive_batches, hard_cases, random_cases
@@ -37,6 +42,18 @@ from .check import assert_cast, check_cast
 from .classify import MISMATCH_CLASSES
 from .report import CastReport, Mismatch
 from .strategies import codes, formats, values
+from .vectors import (
+    VECTOR_OPERATIONS,
+    VectorFileError,
+    VectorMismatch,
+    Vectors,
+    VectorSpec,
+    VerifyReport,
+    make_vectors,
+    read_vectors,
+    verify_vectors,
+    write_vectors,
+)
 
 __all__ = [
     "hard_cases",
@@ -51,4 +68,14 @@ __all__ = [
     "formats",
     "codes",
     "values",
+    "VECTOR_OPERATIONS",
+    "VectorSpec",
+    "Vectors",
+    "make_vectors",
+    "write_vectors",
+    "read_vectors",
+    "verify_vectors",
+    "VerifyReport",
+    "VectorMismatch",
+    "VectorFileError",
 ]
