@@ -374,6 +374,7 @@ def test_evaluation_uses_the_scales_but_records_nothing():
     model(torch.ones(2, 4)).sum().backward()
     model.eval()
     model(torch.ones(2, 4))
+    lft.emulation(model).end_step()  # ended already by the evaluation: nothing happens
     telemetry = lft.telemetry(model)
     assert len(telemetry.steps) == 2
     assert telemetry.series("scale", role="x")[("", "x")].tolist() == [1.0, 448.0]

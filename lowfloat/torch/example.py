@@ -26,7 +26,7 @@ scale, 2**16, undoes exactly that.
 
 The network is tiny (8x8 images; two 3x3 convolutions of 8 and 16
 channels, each followed by ReLU and 2x2 max pooling, and a linear layer:
-2,170 parameters) so that the eight runs take well under a minute on one
+1,898 parameters) so that the eight runs take well under a minute on one
 CPU thread -- one thread, because the model is too small to gain from more,
 and one thread's sums are the same on every run.
 """
@@ -78,7 +78,7 @@ RUNS = (
 
 #: The note printed under the table.
 EXAMPLE_NOTE = (
-    "A CNN (conv 1->8, conv 8->16, linear 64->10; 2,170 parameters) on the handwritten digits (1438 train / 359 "
+    "A CNN (conv 1->8, conv 8->16, linear 64->10; 1,898 parameters) on the handwritten digits (1438 train / 359 "
     "test),\nSGD momentum 0.9, batch 64, 10 epochs, one seed, through lowfloat.torch.emulate.  In every run the loss "
     "is\nmultiplied by 2^-16 before the backward pass and the learning rate raised by 2^16 (identical in float32), "
     "so that\ngradients are as small as a deep network's.  fp16-dynamic uses torch.amp.GradScaler('cpu') unchanged.\n"

@@ -120,13 +120,18 @@ class Emulation:
     # ------------------------------------------------------------ steps
     def begin_forward(self, training: bool) -> None:
         """A forward pass of the model begins: close the previous step if one recorded, then set recording."""
-        if self._unfinished:
-            self.end_step()
+        self.end_step()
         self.recording = training and torch.is_grad_enabled()
         self._unfinished = self._unfinished or self.recording
 
     def end_step(self) -> None:
-        """End the step: the delayed scales advance (Transformer Engine's update) and the telemetry closes it."""
+        """End the step: the delayed scales advance (Transformer Engine's update) and the telemetry closes it.
+
+        Nothing happens if no training pass ran since the step last ended: a
+        step is never ended twice.
+        """
+        if not self._unfinished:
+            return
         if self.scaling is not None and self.scaling.delayed:
             self.scaling.update()
         self.telemetry.end_step()
