@@ -89,6 +89,7 @@ def emulate(model, policy="fp8", *, scaling=None, accumulate=None, promote_every
         with this accumulator (default: the recipe's ``accumulator`` if it is
         not float32, else PyTorch's float32 products).  Exact and slow:
         thousands of times slower than PyTorch's matmul, for small models.
+        Attention's hooked products keep PyTorch's float32 accumulation.
     promote_every : int, optional
         With an emulated accumulator, restart it every N products and add
         the partial sums in float32 (DeepSeek-V3).
