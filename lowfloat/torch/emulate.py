@@ -121,6 +121,13 @@ def emulate(model, policy="fp8", *, scaling=None, accumulate=None, promote_every
         An unknown policy or scaling; a model emulated already, with lazy or
         non-float32 parameters, or holding an ``nn.MultiheadAttention``.
 
+    Notes
+    -----
+    A step ends when the next forward pass begins (see
+    :mod:`lowfloat.torch.state`).  Save an emulated model with its
+    ``state_dict()``, and copy a model before emulating it, not after: the
+    copy of an emulated model would share the original's hooks and state.
+
     Examples
     --------
     >>> import torch
