@@ -1,4 +1,4 @@
-"""Pictures of formats: where their values lie, how large the rounding error is, what a tensor loses.
+"""Pictures of formats: where their values lie, how large the rounding error is, what a tensor loses, what casts did.
 
 matplotlib is an optional dependency (``pip install "lowfloat[plot]"``),
 imported only when a plot is drawn; ``import lowfloat`` never imports it.
@@ -17,7 +17,7 @@ from .codec import quantize
 from .codetable import table
 from .formats import get_format
 
-__all__ = ["number_line", "rounding_error", "histogram"]
+__all__ = ["number_line", "rounding_error", "histogram", "telemetry"]
 
 _FIGURE_WIDTH = 8.0  # inches
 _SUBNORMAL_COLOUR = "tab:orange"
@@ -237,4 +237,72 @@ def histogram(x, fmt, *, scale: float = 1.0, bins: int = 80):
     ax.set_title(f"{fmt.name}: {flushed / n:.1%} round to zero, {subnormal / n:.1%} subnormal, "
                  f"{above / n:.1%} above max", fontsize="medium")  # fmt: skip
     ax.legend(fontsize="small")
+    return fig
+
+
+#: What :func:`telemetry` can draw, and the label of its axis.
+_TELEMETRY_LABELS = {
+    "underflow": "share of nonzero elements flushed to zero",
+    "overflow": "share of elements beyond the format's range",
+    "subnormal": "share of elements subnormal after the cast",
+    "amax": "amax (largest magnitude before the cast)",
+    "scale": "quantizing multiplier (per-tensor scale)",
+}
+
+
+def telemetry(casts, counter: str = "underflow", *, role=None, layer=None):
+    """One counter of the casts of an emulated model, step by step, one line per layer and role (or tensor).
+
+    Parameters
+    ----------
+    casts : lowfloat.torch.telemetry.CastTelemetry
+        What ``lowfloat.torch.telemetry(model)`` returns (anything with its
+        ``series`` method).
+    counter : {"underflow", "overflow", "subnormal", "amax", "scale"}
+        The flushed, overflowed or subnormal share, the amax, or the
+        quantizing multiplier of per-tensor scaling (one line per tensor).
+        amax and scale are drawn on a logarithmic axis.
+    role, layer : str, optional
+        Only this role (for ``"scale"``: this tensor, ``"x"``, ``"W"``,
+        ``"dy"``...) or this layer.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes, one line per ``(layer, role)`` with data.
+
+    Raises
+    ------
+    ImportError
+        matplotlib is not installed.
+    ValueError
+        An unknown counter, or nothing recorded for the selection.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import lowfloat.torch as lft
+    >>> from lowfloat import plot
+    >>> model = lft.emulate(torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 2)), "fp16")
+    >>> for step in range(3):
+    ...     model(torch.randn(8, 4)).sum().mul(1e-8).backward()
+    >>> fig = plot.telemetry(lft.telemetry(model), "underflow", role="activation_grad")
+    >>> [line.get_label() for line in fig.axes[0].lines]
+    ['0 activation_grad', '1 activation_grad']
+    """
+    if counter not in _TELEMETRY_LABELS:
+        raise ValueError(f"counter must be one of {', '.join(_TELEMETRY_LABELS)}, got {counter!r}")
+    series = casts.series(counter, role=role, layer=layer)
+    if not series:
+        raise ValueError(f"no {counter} recorded for role={role!r}, layer={layer!r}: train a step first")
+    fig = _figure(3.6)
+    ax = fig.add_subplot()
+    for (name, part), values in series.items():
+        ax.plot(np.arange(values.size), values, lw=0.9, label=f"{name} {part}")
+    if counter in ("amax", "scale"):
+        ax.set_yscale("log", base=2)
+    ax.set_xlabel("step")
+    ax.set_ylabel(_TELEMETRY_LABELS[counter])
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_title(f"{counter} per step" + (f", {role}" if role else "") + (f", layer {layer}" if layer else ""))
     return fig

@@ -67,7 +67,8 @@ def holds_kind(kind: str, x, fmt, source) -> bool:
     if kind == "boundary":
         targets = [Fraction(fmt.smallest_normal), smallest_subnormal, Fraction(source.smallest_normal),
                    Fraction(source.smallest_subnormal), Fraction(source.smallest_normal - source.smallest_subnormal),
-                   Fraction(fmt.smallest_normal) - smallest_subnormal]  # fmt: skip
+                   Fraction(fmt.smallest_normal) - smallest_subnormal,
+                   Fraction(fmt.smallest_normal) * (1 - Fraction(1, 2 ** (fmt.man_bits + 2)))]  # fmt: skip
         below, above = input_neighbours(abs(value), source)
         return any(below <= t <= above for t in targets)
     if kind == "overflow":

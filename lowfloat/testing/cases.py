@@ -15,7 +15,9 @@ each of the :data:`KINDS`:
 ``near_midpoint``  the input values just below and just above each tie (one input ulp away
                    when the tie is itself an input value): the inputs double rounding breaks
 ``boundary``       the smallest normal of the format and of the input type, the largest
-                   subnormals, the smallest input subnormal, and their neighbours
+                   subnormals, the smallest input subnormal, the tininess threshold just
+                   below the smallest normal (where tininess before and after rounding
+                   differ), and their neighbours
 ``tiny``           inputs below half the smallest subnormal (they round to zero)
 ``overflow``       ``max``, the overflow threshold ``max + ulp(max)/2``, the next grid value
                    ``max + ulp(max)``, ``2 max`` and the largest input, with their neighbours
@@ -38,7 +40,7 @@ Examples
 >>> sorted(float(v) for v in x if 0 < v < 1e4)[:8]
 [416.0, 447.99997, 448.0, 448.00003, 463.99997, 464.0, 464.00003, 479.99997]
 >>> hard_cases("e4m3", "float64").size, hard_cases("e4m3", "float16", level=2).size
-(1082, 65536)
+(1088, 65536)
 """
 
 from __future__ import annotations
@@ -275,6 +277,10 @@ def _boundary(fmt, source):
                source.smallest_normal - source.smallest_subnormal]  # fmt: skip
     if fmt.has_subnormals:
         targets.append(fmt.smallest_normal - fmt.smallest_subnormal)  # the largest subnormal
+    # the tininess threshold: above it a value just below the smallest normal rounds up to it at the
+    # format's precision with an unbounded exponent, so it underflows only when tininess is decided
+    # before rounding -- where the two tininess settings give other flags
+    targets.append(fmt.smallest_normal * (1 - 2.0 ** -(fmt.man_bits + 2)))
     return _with_neighbours(targets, source)
 
 

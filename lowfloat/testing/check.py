@@ -223,10 +223,10 @@ def check_cast(fn, fmt, *, dtype, rounding="nearest_even", overflow=None, ftz=Fa
     (False, 254, 254)
     >>> print(report.to_text(examples=1).split("lowfloat, for the first:")[0])
     round_through_float32: float64 -> float8_e4m3fn (nearest_even, overflow=nan), comparing codes
-    cases       hard cases (level 1): 1,082 inputs
-    compared    1,082
-    equal       828
-    mismatches  254 (23.5%)
+    cases       hard cases (level 1): 1,088 inputs
+    compared    1,088
+    equal       834
+    mismatches  254 (23.3%)
     <BLANKLINE>
     double rounding near a tie: 254
       (the answer for float32(x), not for x)
@@ -289,7 +289,7 @@ def assert_cast(fn, fmt, **options) -> CastReport:
     >>> import lowfloat as lf
     >>> from lowfloat.testing import assert_cast
     >>> assert_cast(lambda x: lf.encode(x, "fp16"), "fp16", dtype="float32").compared
-    254018
+    254024
     >>> assert_cast(lambda x: lf.encode(x, "fp16", rounding="toward_zero"), "fp16", dtype="float32")
     Traceback (most recent call last):
     ...

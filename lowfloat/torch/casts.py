@@ -33,11 +33,7 @@ from __future__ import annotations
 import types
 
 import numpy as np
-
-try:
-    import torch
-except ImportError as error:  # pragma: no cover - the test extra installs torch
-    raise ImportError("lowfloat.torch needs PyTorch: pip install torch") from error
+import torch
 
 from .. import codec
 from ..formats import get_format

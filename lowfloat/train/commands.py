@@ -30,6 +30,7 @@ _GROUPS = ("precision", "scaling", "optimizer", "model and data", "output")
 _EXAMPLES_DEMO = """examples:
   lowfloat demo                         the comparison table
   lowfloat demo --json runs.json --plot runs.png
+  lowfloat demo --torch                 a small CNN in PyTorch, through lowfloat.torch.emulate
 """
 
 _EXAMPLES_TRAIN = """examples:
@@ -78,7 +79,39 @@ def _plot(histories, path):
         raise ValueError("--plot needs matplotlib: pip install 'lowfloat[train]'") from None
 
 
+def _run_torch_demo(args) -> int:
+    try:
+        from ..torch import example
+    except ImportError as error:
+        raise ValueError(f"--torch: {error}") from None
+    progress = _Progress(not args.quiet)
+    started = time.perf_counter()
+    try:
+        runs = example.run_example(example.ExampleConfig(seed=args.seed), progress=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        print(f"interrupted after {time.perf_counter() - started:.1f} s")
+        return 130
+    progress.close()
+    print(example.example_table(runs))
+    print()
+    print(example.EXAMPLE_NOTE)
+    print(f"({time.perf_counter() - started:.1f} s)")
+    if args.json:
+        rows = [{k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in run.summary().items()}
+                for run in runs]  # fmt: skip
+        _write_json(args.json, rows)
+    if args.plot:
+        try:
+            example.plot_runs(runs, path=args.plot)
+        except ImportError:
+            raise ValueError("--plot needs matplotlib: pip install 'lowfloat[train]'") from None
+    return 0
+
+
 def _run_demo(args) -> int:
+    if args.torch:
+        return _run_torch_demo(args)
     from .demo import DEMO_NOTE, demo_table, run_demo
     from .trainer import Interrupted
 
@@ -161,6 +194,8 @@ def register(subparsers) -> None:
     demo.add_argument("--plot", metavar="PATH", help="save comparison plots (needs matplotlib)")
     demo.add_argument("--seed", type=int, default=0, help="seed of every run (default 0)")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.add_argument("--torch", action="store_true",
+                      help="instead: a small CNN trained eight ways through lowfloat.torch.emulate (needs torch)")
     demo.set_defaults(run=_run_demo)
 
     train = subparsers.add_parser("train", help="train one configuration", epilog=_EXAMPLES_TRAIN,

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..codec import quantize
 from ..formats import get_format
+from ..scaling.integer import IntFormat
 from .policy import GRADIENT_ROLES
 
 __all__ = ["Telemetry", "StepTelemetry", "COUNTERS", "HISTOGRAM_EXPONENTS", "matmul_error"]
@@ -42,6 +43,9 @@ HISTOGRAM_EXPONENTS = np.arange(-127, 128)
 
 @cache
 def _limits(fmt):
+    """Largest finite value and smallest normal magnitude; an integer format's step is its smallest normal."""
+    if isinstance(fmt, IntFormat):  # integers have no subnormals: every nonzero value is at least one step
+        return fmt.max_value, 2.0**fmt.exponent
     return fmt.max, fmt.smallest_normal
 
 
@@ -144,6 +148,35 @@ class Telemetry:
         if scale is not None and scale != 1.0:
             q = q * np.float32(1.0 / np.float64(scale))  # dequantize as Transformer Engine: times float32(1/scale)
         return q
+
+    def count(self, x, q, fmt, *, role, scaled=None) -> None:
+        """Count a cast made elsewhere (block or integer scaling) as :meth:`cast` counts its own.
+
+        Parameters
+        ----------
+        x : ndarray
+            The tensor before the cast (its amax is recorded).
+        q : ndarray
+            The rounded elements, in the element format's own units.
+        fmt : Format or IntFormat
+            The element format.
+        role : str
+        scaled : ndarray, optional
+            What was rounded: ``x`` times its scale (per block or channel);
+            None when ``x`` itself was.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lowfloat.scaling.integer import INT_FORMATS
+        >>> from lowfloat.train.telemetry import Telemetry
+        >>> t = Telemetry()
+        >>> x = np.float32([0.001, 0.5, 2.0])
+        >>> t.count(x, np.float32([0, 32, 127]), INT_FORMATS["int8"], role="weight", scaled=x * np.float32(63.5))
+        >>> {k: v for k, v in t.step["weight"].items() if k != "amax"}
+        {'elements': 3, 'nonzero': 3, 'overflow': 0, 'underflow': 1, 'subnormal': 0}
+        """
+        self._count(x, x if scaled is None else scaled, q, fmt, role)
 
     def _count(self, x, scaled, q, fmt, role):
         fmax, tiny = _limits(fmt)
