@@ -142,7 +142,7 @@ class Format:
     >>> Format(exp_bits=11, man_bits=10, bias=1000)
     Traceback (most recent call last):
     ...
-    ValueError: Format(exp_bits=11, man_bits=10, bias=1000, specials='ieee') reaches 2**1046, beyond float64's largest exponent 1023; raise bias to at least 1023
+    ValueError: Format(...) reaches 2**1046, beyond float64's largest exponent 1023; raise bias to at least 1023
     """
 
     exp_bits: int

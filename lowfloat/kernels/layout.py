@@ -28,8 +28,8 @@ from numba.extending import overload
 from ..formats import Format
 from ..rounding import check_overflow, check_tininess, rounding_rule
 
-__all__ = ["Layout", "WideLayout", "Rounding", "layout", "rounding", "wide", "is_wide", "FLOAT32", "FLOAT64", "bits_type",
-           "width_constants"]  # fmt: skip
+__all__ = ["Layout", "WideLayout", "Rounding", "layout", "rounding", "wide", "is_wide", "FLOAT32", "FLOAT64",
+           "bits_type", "width_constants"]  # fmt: skip
 
 # Input/output widths: (sign_shift, man_bits, bias, exp_field_max) of the IEEE
 # binary float whose bits the kernel reads or writes.

@@ -298,7 +298,8 @@ def tiny_result(magnitude, negative, random, U, I, lay, rnd):
     # step shrinks by a bit for every binade 2**emin lies below the input's normal range
     wide = is_wide(lay)
     emin_bits = U(U(emin_field) << U(in_man))
-    emin_bits = U(U(1) << U(U(emin_field - I(1) + I(in_man)) & U(sign_shift))) if wide & (emin_field < I(1)) else emin_bits
+    below_bits = U(U(1) << U(U(emin_field - I(1) + I(in_man)) & U(sign_shift)))
+    emin_bits = below_bits if wide & (emin_field < I(1)) else emin_bits
     before = magnitude < emin_bits
     # the step, in input ulps: finer by one bit where that binade is the input's subnormal range
     s = I(I(in_man) - I(m) - (I(1) if emin_field <= I(1) else I(0)))
