@@ -136,6 +136,14 @@ def test_codes_of_random_formats_decode(data):
     lf.decode(code, fmt)
 
 
+@pytest.mark.parametrize("bias", [-3, -1, 0])
+def test_special_codes_of_formats_whose_bias_leaves_out_one_are_in_range(bias):
+    # 1.0 is not a normal number of these formats; a bias below 1 once gave negative codes.
+    fmt = lf.Format(exp_bits=2, man_bits=1, bias=bias)
+    found = special_codes(fmt)
+    assert found and all(0 <= code < 1 << fmt.bits for code in found)
+
+
 def test_unknown_kinds_and_bad_shapes_are_refused():
     with pytest.raises(ValueError, match="unknown kind 'ties'"):
         values("e4m3", kinds=["ties"])

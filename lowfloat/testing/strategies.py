@@ -147,7 +147,7 @@ def special_codes(fmt) -> list[int]:
     magnitudes = {0, 1, top, max(top - 1, 0)}
     if fmt.man_bits:
         magnitudes |= {1 << fmt.man_bits, (1 << fmt.man_bits) - 1}
-    if fmt.bias < fmt.exp_field_max:  # the code of 1.0
+    if 0 < fmt.bias < fmt.exp_field_max:  # the code of 1.0, a normal number
         magnitudes.add(fmt.bias << fmt.man_bits)
     if fmt.has_inf:
         magnitudes.add(fmt.inf_code_magnitude)
