@@ -51,8 +51,9 @@ from .bitcast import bitcast
 from .jit import njit
 from .layout import Layout, Rounding, layout, rounding, width_constants
 from .nearest import FastConstants, fast_constants, quantize_nearest
-from .scalar import decode_bits, encode_bits, random_bits
+from .scalar import decode_bits, encode_bits, random_bits, random_stream, stream_bits
 from .stochastic import quantize_stochastic
+from .wrapping import wrapping_add, wrapping_mul
 
 __all__ = ["GeneralRounder", "GridRounding", "Accumulator", "general_rounder", "accumulator", "sum_nearest",
            "sum_stochastic", "sum_general", "matmul_nearest", "matmul_directed", "matmul_stochastic",
@@ -333,38 +334,38 @@ def _odd_sum(x, y, sticky, U, I, F):
 
 # The steps of the unchecked loops, one per lane width and rounding (the loop passes no types)
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _narrow_grid_even(x, y, index, grid, key):
+def _narrow_grid_even(x, y, index, counter, grid, key):
     bits = _odd_sum(x, y, grid.sticky, np.uint32, np.int32, np.float32)
     return bitcast(_grid_even(bits, grid, np.uint32), np.float32)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _narrow_grid_signed(x, y, index, grid, key):
+def _narrow_grid_signed(x, y, index, counter, grid, key):
     bits = _odd_sum(x, y, grid.sticky, np.uint32, np.int32, np.float32)
     return bitcast(_grid_signed(bits, grid, np.uint32, np.int32), np.float32)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _wide_grid_even(x, y, index, grid, key):
+def _wide_grid_even(x, y, index, counter, grid, key):
     bits = _odd_sum(x, y, grid.sticky, np.uint64, np.int64, np.float64)
     return bitcast(_grid_even(bits, grid, np.uint64), np.float64)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _wide_grid_signed(x, y, index, grid, key):
+def _wide_grid_signed(x, y, index, counter, grid, key):
     bits = _odd_sum(x, y, grid.sticky, np.uint64, np.int64, np.float64)
     return bitcast(_grid_signed(bits, grid, np.uint64, np.int64), np.float64)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _wide_grid_stochastic(x, y, index, grid, key):
+def _wide_grid_stochastic(x, y, index, counter, grid, key):
     """Stochastic rounding on the grid: add the top ``k`` bits of ``~random``, clear the ``k`` dropped bits.
 
     :mod:`.stochastic`'s rule where the sum is in the accumulator's normal
     range (there its ``es`` is ``k``), with the same random bits.
     """
     bits = _odd_sum(x, y, grid.sticky, np.uint64, np.int64, np.float64)
-    random = random_bits(index, key, np.uint64)
+    random = stream_bits(counter, np.uint64(0), key, np.uint64)  # random_bits(index, key, np.uint64)
     add = np.uint64(np.uint64(~random) >> np.uint64(np.uint64(64) - grid.shift))  # k >= 1 for every format here
     return bitcast(np.uint64(np.uint64(bits + add) & grid.keep_mask), np.float64)
 
@@ -392,14 +393,14 @@ def _narrow_odd(x, y, flush_below, negative_zero, sticky):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _narrow_nearest(x, y, index, constants, key):
+def _narrow_nearest(x, y, index, counter, constants, key):
     fast, flush_below, sticky = constants
     bits = _narrow_odd(x, y, flush_below, False, sticky)
     return bitcast(quantize_nearest(bits, np.uint32, np.int32, np.float32, fast), np.float32)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _narrow_general(x, y, index, constants, key):
+def _narrow_general(x, y, index, counter, constants, key):
     rounder, flush_below = constants  # rounder.narrow: a deterministic mode, two bits to spare below float32's
     lay = rounder.layout
     bits = _narrow_odd(x, y, flush_below, _toward_negative(rounder), np.uint32(1))
@@ -408,19 +409,19 @@ def _narrow_general(x, y, index, constants, key):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _wide_nearest(x, y, index, constants, key):
+def _wide_nearest(x, y, index, counter, constants, key):
     fast, flush_below = constants
     return round_nearest(_add(x, y, False, flush_below), index, fast, key)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _wide_stochastic(x, y, index, constants, key):
+def _wide_stochastic(x, y, index, counter, constants, key):
     fast, flush_below = constants
     return round_stochastic(_add(x, y, False, flush_below), index, fast, key)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _wide_general(x, y, index, constants, key):
+def _wide_general(x, y, index, counter, constants, key):
     rounder, flush_below = constants
     return round_general(_add(x, y, _toward_negative(rounder), flush_below), index, rounder, key)
 
@@ -444,9 +445,18 @@ def _promote(part, total, main):
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _update(part, a_it, b_row, first, k_len, step, constants, key, F):
-    """``part[j] = step(part[j], a_it * b_row[j])``: one product added into a row of partial sums (SIMD over j)."""
+    """``part[j] = step(part[j], a_it * b_row[j])``: one product added into a row of partial sums (SIMD over j).
+
+    Partial sum j is element ``first + j * k_len`` of the random stream:
+    its counter (float64 lanes' Weyl sequence, :func:`.scalar.random_stream`)
+    steps by ``k_len`` elements from one j to the next, an addition the loop
+    carries in SIMD lanes instead of a 64-bit multiplication per element.
+    """
+    n, counter, step_one, salt = random_stream(first, 1, key, np.uint64)
+    stride = wrapping_mul(step_one, np.uint64(k_len))
     for j in range(part.size):
-        part[j] = step(part[j], a_it * F(b_row[j]), first + j * k_len, constants, key)
+        part[j] = step(part[j], a_it * F(b_row[j]), first + j * k_len, counter, constants, key)
+        counter = wrapping_add(counter, stride)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
