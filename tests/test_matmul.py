@@ -250,7 +250,7 @@ def test_14_bit_accumulator_loses_accuracy_at_k_4096_and_promotion_restores_it()
 
 
 # ------------------------------------------------------------- matmul kernel against the element loop
-@njit(error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def element_loop(a, b, out, chunk, promote, flush_below, kind, fast, rounder, main, key, negative_zero):
     """out[p] = a[p] @ b[p], one element at a time: the partial sums rounded as the kernel's docstring states.
 

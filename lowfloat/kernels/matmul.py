@@ -14,6 +14,10 @@ in float64.  Rounding a value here runs exactly the element kernels
   paths' formats, an :class:`Accumulator`;
 * ``*_general``: every other mode and format, the constants a :class:`GeneralRounder`.
 
+The sums' entry points are compiled loops.  The matmul entry points are
+Python functions that choose, per call and thread, one of the compiled loops
+below (``_*_loop``) and call it, so that a call compiles only the loop it takes.
+
 How a matmul runs its partial sums
 ----------------------------------
 Each matmul entry point picks, per call, the fastest loop that gives the
@@ -334,36 +338,37 @@ def _odd_sum(x, y, sticky, U, I, F):
 
 # The steps of the unchecked loops, one per lane width and rounding (the loop passes no types)
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _narrow_grid_even(x, y, index, counter, grid, key):
-    bits = _odd_sum(x, y, grid.sticky, np.uint32, np.int32, np.float32)
-    return bitcast(_grid_even(bits, grid, np.uint32), np.float32)
+def _narrow_grid_even(x, y, index, counter, schedule, acc, key):
+    bits = _odd_sum(x, y, acc.narrow_grid.sticky, np.uint32, np.int32, np.float32)
+    return bitcast(_grid_even(bits, acc.narrow_grid, np.uint32), np.float32)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _narrow_grid_signed(x, y, index, counter, grid, key):
-    bits = _odd_sum(x, y, grid.sticky, np.uint32, np.int32, np.float32)
-    return bitcast(_grid_signed(bits, grid, np.uint32, np.int32), np.float32)
+def _narrow_grid_signed(x, y, index, counter, schedule, acc, key):
+    bits = _odd_sum(x, y, acc.narrow_grid.sticky, np.uint32, np.int32, np.float32)
+    return bitcast(_grid_signed(bits, acc.narrow_grid, np.uint32, np.int32), np.float32)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _wide_grid_even(x, y, index, counter, grid, key):
-    bits = _odd_sum(x, y, grid.sticky, np.uint64, np.int64, np.float64)
-    return bitcast(_grid_even(bits, grid, np.uint64), np.float64)
+def _wide_grid_even(x, y, index, counter, schedule, acc, key):
+    bits = _odd_sum(x, y, acc.wide_grid.sticky, np.uint64, np.int64, np.float64)
+    return bitcast(_grid_even(bits, acc.wide_grid, np.uint64), np.float64)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _wide_grid_signed(x, y, index, counter, grid, key):
-    bits = _odd_sum(x, y, grid.sticky, np.uint64, np.int64, np.float64)
-    return bitcast(_grid_signed(bits, grid, np.uint64, np.int64), np.float64)
+def _wide_grid_signed(x, y, index, counter, schedule, acc, key):
+    bits = _odd_sum(x, y, acc.wide_grid.sticky, np.uint64, np.int64, np.float64)
+    return bitcast(_grid_signed(bits, acc.wide_grid, np.uint64, np.int64), np.float64)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _wide_grid_stochastic(x, y, index, counter, grid, key):
+def _wide_grid_stochastic(x, y, index, counter, schedule, acc, key):
     """Stochastic rounding on the grid: add the top ``k`` bits of ``~random``, clear the ``k`` dropped bits.
 
     :mod:`.stochastic`'s rule where the sum is in the accumulator's normal
     range (there its ``es`` is ``k``), with the same random bits.
     """
+    grid = acc.wide_grid
     bits = _odd_sum(x, y, grid.sticky, np.uint64, np.int64, np.float64)
     random = stream_bits(counter, np.uint64(0), key, np.uint64)  # random_bits(index, key, np.uint64)
     add = np.uint64(np.uint64(~random) >> np.uint64(np.uint64(64) - grid.shift))  # k >= 1 for every format here
@@ -393,37 +398,32 @@ def _narrow_odd(x, y, flush_below, negative_zero, sticky):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _narrow_nearest(x, y, index, counter, constants, key):
-    fast, flush_below, sticky = constants
-    bits = _narrow_odd(x, y, flush_below, False, sticky)
-    return bitcast(quantize_nearest(bits, np.uint32, np.int32, np.float32, fast), np.float32)
+def _narrow_nearest(x, y, index, counter, schedule, acc, key):
+    bits = _narrow_odd(x, y, np.float32(schedule.flush_below), False, acc.narrow_grid.sticky)
+    return bitcast(quantize_nearest(bits, np.uint32, np.int32, np.float32, acc.narrow), np.float32)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _narrow_general(x, y, index, counter, constants, key):
-    rounder, flush_below = constants  # rounder.narrow: a deterministic mode, two bits to spare below float32's
-    lay = rounder.layout
-    bits = _narrow_odd(x, y, flush_below, _toward_negative(rounder), np.uint32(1))
+def _narrow_general(x, y, index, counter, schedule, rounder, key):
+    lay = rounder.layout  # rounder.narrow: a deterministic mode, two bits to spare below float32's
+    bits = _narrow_odd(x, y, np.float32(schedule.flush_below), _toward_negative(rounder), np.uint32(1))
     code = encode_bits(bits, np.uint32, np.int32, lay, rounder.rounding, np.uint32(0))
     return bitcast(decode_bits(code, np.uint32, np.float32, lay), np.float32)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _wide_nearest(x, y, index, counter, constants, key):
-    fast, flush_below = constants
-    return round_nearest(_add(x, y, False, flush_below), index, fast, key)
+def _wide_nearest(x, y, index, counter, schedule, acc, key):
+    return round_nearest(_add(x, y, False, schedule.flush_below), index, acc.wide, key)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _wide_stochastic(x, y, index, counter, constants, key):
-    fast, flush_below = constants
-    return round_stochastic(_add(x, y, False, flush_below), index, fast, key)
+def _wide_stochastic(x, y, index, counter, schedule, acc, key):
+    return round_stochastic(_add(x, y, False, schedule.flush_below), index, acc.wide, key)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _wide_general(x, y, index, counter, constants, key):
-    rounder, flush_below = constants
-    return round_general(_add(x, y, _toward_negative(rounder), flush_below), index, rounder, key)
+def _wide_general(x, y, index, counter, schedule, rounder, key):
+    return round_general(_add(x, y, _toward_negative(rounder), schedule.flush_below), index, rounder, key)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -435,7 +435,8 @@ def _wide_general(x, y, index, counter, constants, key):
 R_TILE, J_TILE, K_TILE = 16, 256, 256
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+# Not inlined: once every `chunk` products, it need not be compiled into every loop.
+@njit(cache=True, nogil=True, error_model="numpy")
 def _promote(part, total, main):
     """``total += part`` rounded to nearest even into float32 (``main``), and the partial sums restarted."""
     for j in range(part.size):
@@ -444,7 +445,7 @@ def _promote(part, total, main):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _update(part, a_it, b_row, first, k_len, step, constants, key, F):
+def _update(part, a_it, b_row, first, k_len, step, schedule, constants, key, F):
     """``part[j] = step(part[j], a_it * b_row[j])``: one product added into a row of partial sums (SIMD over j).
 
     Partial sum j is element ``first + j * k_len`` of the random stream:
@@ -455,7 +456,7 @@ def _update(part, a_it, b_row, first, k_len, step, constants, key, F):
     n, counter, step_one, salt = random_stream(first, 1, key, np.uint64)
     stride = wrapping_mul(step_one, np.uint64(k_len))
     for j in range(part.size):
-        part[j] = step(part[j], a_it * F(b_row[j]), first + j * k_len, counter, constants, key)
+        part[j] = step(part[j], a_it * F(b_row[j]), first + j * k_len, counter, schedule, constants, key)
         counter = wrapping_add(counter, stride)
 
 
@@ -484,8 +485,8 @@ def _matmul(a, b, out, start, stop, schedule, step, constants, key, F):
         r1 = min(r0 + R_TILE, stop)
         for j0 in range(0, n, width):
             j1 = min(j0 + width, n)
-            part[:, :] = -0.0
-            total[:, :] = -0.0
+            part.reshape(-1)[:] = -0.0
+            total.reshape(-1)[:] = -0.0
             for t0 in range(0, k_len, K_TILE):
                 t1 = min(t0 + K_TILE, k_len)
                 for r in range(r0, r1):
@@ -496,7 +497,7 @@ def _matmul(a, b, out, start, stop, schedule, step, constants, key, F):
                         if (schedule.promote != 0) and t > 0 and t % schedule.chunk == 0:
                             _promote(row, total[r - r0, : j1 - j0], schedule.promotion)
                         first = (r * n + j0) * k_len + t
-                        _update(row, F(a[p, i, t]), b[p, t, j0:j1], first, k_len, step, constants, key, F)
+                        _update(row, F(a[p, i, t]), b[p, t, j0:j1], first, k_len, step, schedule, constants, key, F)
             for r in range(r0, r1):
                 p = r // m
                 i = r - p * m
@@ -510,11 +511,64 @@ def _matmul(a, b, out, start, stop, schedule, step, constants, key, F):
                         out[p, i, j0 + j] = row[j]
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+# The loops, each a function of its own with its step fixed: compiled (and cached) one by one, which
+# LLVM optimises in a fraction of the time one entry point holding all of them took (30 s cold), and
+# shared by the entry points that run the same loop (the general kernel's, by directed and general).
+@njit(cache=True, nogil=True, error_model="numpy")
+def _narrow_grid_even_loop(a, b, out, start, stop, schedule, constants, key):
+    _matmul(a, b, out, start, stop, schedule, _narrow_grid_even, constants, key, np.float32)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _narrow_grid_signed_loop(a, b, out, start, stop, schedule, constants, key):
+    _matmul(a, b, out, start, stop, schedule, _narrow_grid_signed, constants, key, np.float32)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _narrow_nearest_loop(a, b, out, start, stop, schedule, constants, key):
+    _matmul(a, b, out, start, stop, schedule, _narrow_nearest, constants, key, np.float32)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _narrow_general_loop(a, b, out, start, stop, schedule, constants, key):
+    _matmul(a, b, out, start, stop, schedule, _narrow_general, constants, key, np.float32)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _wide_grid_even_loop(a, b, out, start, stop, schedule, constants, key):
+    _matmul(a, b, out, start, stop, schedule, _wide_grid_even, constants, key, np.float64)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _wide_grid_signed_loop(a, b, out, start, stop, schedule, constants, key):
+    _matmul(a, b, out, start, stop, schedule, _wide_grid_signed, constants, key, np.float64)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _wide_grid_stochastic_loop(a, b, out, start, stop, schedule, constants, key):
+    _matmul(a, b, out, start, stop, schedule, _wide_grid_stochastic, constants, key, np.float64)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _wide_nearest_loop(a, b, out, start, stop, schedule, constants, key):
+    _matmul(a, b, out, start, stop, schedule, _wide_nearest, constants, key, np.float64)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _wide_stochastic_loop(a, b, out, start, stop, schedule, constants, key):
+    _matmul(a, b, out, start, stop, schedule, _wide_stochastic, constants, key, np.float64)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _wide_general_loop(a, b, out, start, stop, schedule, constants, key):
+    _matmul(a, b, out, start, stop, schedule, _wide_general, constants, key, np.float64)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _keeps_subnormals(probe):
     """Whether this thread's FPU adds float32 subnormals exactly (no flush-to-zero or denormals-are-zero).
 
-    Some libraries set those flags for the whole thread; float32 lanes then
+    Some libraries set those flags for a whole thread; float32 lanes then
     give way to float64 ones, where no sum of products of float32 values is
     ever subnormal.  ``probe`` is a float32 subnormal handed in at run time,
     so that the compiler cannot fold the test away.
@@ -522,63 +576,51 @@ def _keeps_subnormals(probe):
     return probe + probe > np.float32(0)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _lanes(schedule, acc):
-    """``(narrow, grid)``: float32 lanes, and the unchecked grid rounding (see :class:`.schedule.Schedule`)."""
-    narrow = (schedule.narrow != 0) and (acc.narrow_ok != 0) and _keeps_subnormals(schedule.probe)
-    exact_to_zero = narrow & (acc.integer_only != 0) & (schedule.flush_below == 0.0)
-    grid = (schedule.bounded != 0) & (acc.grid_ok != 0) & ((schedule.normal != 0) | exact_to_zero)
+def _lanes(schedule, acc) -> tuple[bool, bool]:
+    """``(narrow, grid)``: float32 lanes, and the unchecked grid rounding (:class:`.schedule.Schedule`).
+
+    Called on the thread that runs the loop: the FPU state is per thread.
+    """
+    narrow = bool(schedule.narrow and acc.narrow_ok and _keeps_subnormals(schedule.probe))
+    exact_to_zero = narrow and acc.integer_only and schedule.flush_below == 0.0
+    grid = bool(schedule.bounded and acc.grid_ok and (schedule.normal or exact_to_zero))
     return narrow, grid
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+# The entry points choose a loop in Python, per call and thread: only the loops a call takes get
+# compiled (each one a few seconds without the disk cache), and the choice costs a microsecond.
 def matmul_nearest(a, b, out, start, stop, schedule, acc, key):
     """Rounded-accumulation matmul (see :func:`_matmul`), accumulator rounded to nearest even."""
     narrow, grid = _lanes(schedule, acc)
-    if narrow and grid:
-        _matmul(a, b, out, start, stop, schedule, _narrow_grid_even, acc.narrow_grid, key, np.float32)
-    elif narrow:
-        constants = (acc.narrow, np.float32(schedule.flush_below), acc.narrow_grid.sticky)
-        _matmul(a, b, out, start, stop, schedule, _narrow_nearest, constants, key, np.float32)
-    elif grid and schedule.normal != 0:
-        _matmul(a, b, out, start, stop, schedule, _wide_grid_even, acc.wide_grid, key, np.float64)
+    if narrow:
+        loop = _narrow_grid_even_loop if grid else _narrow_nearest_loop
     else:
-        constants = (acc.wide, schedule.flush_below)
-        _matmul(a, b, out, start, stop, schedule, _wide_nearest, constants, key, np.float64)
+        loop = _wide_grid_even_loop if grid and schedule.normal else _wide_nearest_loop
+    loop(a, b, out, start, stop, schedule, acc, key)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
 def matmul_directed(a, b, out, start, stop, schedule, acc, key):
     """Rounded-accumulation matmul in a directed mode or nearest away (any deterministic mode)."""
     narrow, grid = _lanes(schedule, acc)
     if narrow and grid:
-        _matmul(a, b, out, start, stop, schedule, _narrow_grid_signed, acc.narrow_grid, key, np.float32)
+        _narrow_grid_signed_loop(a, b, out, start, stop, schedule, acc, key)
     elif narrow:
-        constants = (acc.general, np.float32(schedule.flush_below))
-        _matmul(a, b, out, start, stop, schedule, _narrow_general, constants, key, np.float32)
-    elif grid and schedule.normal != 0:
-        _matmul(a, b, out, start, stop, schedule, _wide_grid_signed, acc.wide_grid, key, np.float64)
+        _narrow_general_loop(a, b, out, start, stop, schedule, acc.general, key)
+    elif grid and schedule.normal:
+        _wide_grid_signed_loop(a, b, out, start, stop, schedule, acc, key)
     else:
-        constants = (acc.general, schedule.flush_below)
-        _matmul(a, b, out, start, stop, schedule, _wide_general, constants, key, np.float64)
+        _wide_general_loop(a, b, out, start, stop, schedule, acc.general, key)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
 def matmul_stochastic(a, b, out, start, stop, schedule, acc, key):
     """Rounded-accumulation matmul, accumulator rounded stochastically (float64 lanes: their random bits)."""
-    if (schedule.bounded != 0) & (acc.grid_ok != 0) & (schedule.normal != 0):
-        _matmul(a, b, out, start, stop, schedule, _wide_grid_stochastic, acc.wide_grid, key, np.float64)
-    else:
-        constants = (acc.wide, schedule.flush_below)
-        _matmul(a, b, out, start, stop, schedule, _wide_stochastic, constants, key, np.float64)
+    grid = schedule.bounded and acc.grid_ok and schedule.normal
+    loop = _wide_grid_stochastic_loop if grid else _wide_stochastic_loop
+    loop(a, b, out, start, stop, schedule, acc, key)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
 def matmul_general(a, b, out, start, stop, schedule, rounder, key):
     """Rounded-accumulation matmul, accumulator rounded by the general kernel (every mode and format)."""
-    if (schedule.narrow != 0) and (rounder.narrow != 0) and _keeps_subnormals(schedule.probe):
-        constants = (rounder, np.float32(schedule.flush_below))
-        _matmul(a, b, out, start, stop, schedule, _narrow_general, constants, key, np.float32)
-    else:
-        constants = (rounder, schedule.flush_below)
-        _matmul(a, b, out, start, stop, schedule, _wide_general, constants, key, np.float64)
+    narrow = schedule.narrow and rounder.narrow and _keeps_subnormals(schedule.probe)
+    loop = _narrow_general_loop if narrow else _wide_general_loop
+    loop(a, b, out, start, stop, schedule, rounder, key)
