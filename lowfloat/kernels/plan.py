@@ -97,7 +97,8 @@ class Plan:
         matmul) or writes (decode).
     kernel : numba dispatcher
         The entry point, ``kernel(*arrays, start, stop, *constants)`` for the
-        element-wise operations.
+        element-wise operations (matmul: a function that calls the one
+        compiled loop of its path a call takes, :mod:`.matmul`).
     constants : tuple
         The entry point's arguments after the arrays and the range: named
         tuples (and a decode table).
