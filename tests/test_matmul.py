@@ -12,6 +12,8 @@ the matmul kernel did before it was tiled (``element_loop``).
 from __future__ import annotations
 
 import math
+import platform
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -513,6 +515,30 @@ def test_general_path_formats_equal_the_element_loop(accumulate, rounding_mode):
     for options in [dict(rounding_mode=rounding_mode), dict(rounding_mode=rounding_mode, daz=True, promote_every=4)]:
         assert_same_values(kernel_result(a, b, accumulate, **options), oracle(a, b, accumulate, **options))
         assert_same_values(kernel_result(a, b, accumulate, narrow=0, **options), oracle(a, b, accumulate, **options))
+
+
+#: The fast loops and the width of their lanes (float32 or float64), with the mode whose constants they take.
+FAST_LOOPS = [("_narrow_grid_even_loop", 32, "nearest_even"), ("_narrow_grid_signed_loop", 32, "toward_zero"),
+              ("_narrow_nearest_loop", 32, "nearest_even"), ("_wide_grid_even_loop", 64, "nearest_even"),
+              ("_wide_grid_stochastic_loop", 64, "stochastic")]  # fmt: skip
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="SIMD widths of x86-64")
+@pytest.mark.parametrize(("name", "lane_bits", "rounding_mode"), FAST_LOOPS)
+def test_fast_loops_are_vectorised_over_full_registers(name, lane_bits, rounding_mode):
+    # as tests/test_vectorisation.py does for the casts: a branch LLVM cannot turn into selects keeps
+    # every bit and runs several times slower, which no other test notices
+    with open("/proc/cpuinfo") as cpuinfo:
+        register_bits = 256 if " avx2" in cpuinfo.read() else 128
+    fresh = njit(nogil=True, error_model="numpy")(getattr(kernels, name).py_func)  # no disk cache: IR kept
+    a, b = np.ones((1, 2, 8), np.float32), np.ones((1, 8, 16), np.float32)
+    fmt = lf.get_format("bf16")
+    fresh(a, b, np.empty((1, 2, 16)), 0, 2, schedule(a, b, fmt, 8, False, 0.0), kernels.accumulator(fmt, rounding_mode),
+          np.uint64(1))  # fmt: skip
+    ir = fresh.inspect_llvm(fresh.signatures[0])
+    # integer arithmetic on vectors: the rounding itself (the loops' fills and copies move vectors too)
+    lanes = max((int(n) for n in re.findall(rf"= (?:add|and|or|xor|lshr) <(\d+) x i{lane_bits}>", ir)), default=0)
+    assert lanes >= register_bits // lane_bits, f"{name} is not vectorised"
 
 
 # ------------------------------------------------------------- bad input
