@@ -23,14 +23,17 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 
@@ -127,6 +130,22 @@ def source_state() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "not a git checkout"
     return f"commit {commit}" + (" + uncommitted edits in lowfloat/" if dirty else " (clean lowfloat/)")
+
+
+def load_before(revision: str):
+    """This repository's ``lowfloat`` at ``revision``, imported as the package ``lowfloat_before``.
+
+    Extracted with ``git archive`` into a temporary folder, so that a script
+    can time (and first compare) a kernel as it was beside the kernel now.
+    """
+    root = Path(__file__).resolve().parent.parent
+    where = Path(tempfile.mkdtemp(prefix="lowfloat-before-"))
+    archive = subprocess.run(["git", "-C", str(root), "archive", revision, "lowfloat"], check=True,
+                             capture_output=True).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
+    (where / "lowfloat").rename(where / "lowfloat_before")
+    sys.path.insert(0, str(where))
+    return importlib.import_module("lowfloat_before")
 
 
 def import_torch(args: argparse.Namespace):
