@@ -35,8 +35,9 @@ __all__ = ["sum", "dot", "matmul"]
 ORDERS = ("sequential", "pairwise")
 
 #: Smallest matmul (multiply-adds) whose rows are split across threads: below it, handing work to
-#: the pool costs more than it saves (measured by kernels/bench_matmul.py --threshold).
-PARALLEL_MIN_PRODUCTS = 1 << 20
+#: the pool (about 0.2 ms) costs more than it saves (kernels/bench_matmul.py --threshold; see
+#: kernels/README.md).
+PARALLEL_MIN_PRODUCTS = 1 << 21
 
 
 def _check_options(fmt, order, rounding, overflow, ftz, daz, rng):
