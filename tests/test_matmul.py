@@ -11,6 +11,7 @@ the matmul kernel did before it was tiled (``element_loop``).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import platform
 import re
@@ -19,6 +20,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from conftest import assert_same_values
+from fpu_flags import X86_64, flushing_subnormals
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
@@ -310,8 +312,11 @@ def oracle(a, b, accumulate, rounding_mode="nearest_even", promote_every=None, d
 
 
 def kernel_result(a, b, accumulate, rounding_mode="nearest_even", promote_every=None, daz=False, overflow=None,
-                  seed=0, split=False, **flags):  # fmt: skip
-    """The matmul kernel the plan picks, on 3-D float32 operands; ``flags`` turn Schedule fields off (or on)."""
+                  seed=0, split=False, flushing=False, **flags):  # fmt: skip
+    """The matmul kernel the plan picks, on 3-D float32 operands; ``flags`` turn Schedule fields off (or on).
+
+    ``flushing``: run it on this thread with the FPU's FTZ and DAZ flags set.
+    """
     fmt = lf.get_format(accumulate)
     chosen = plan("matmul", fmt, np.float64, rounding_mode, overflow)
     k = a.shape[2]
@@ -322,7 +327,7 @@ def kernel_result(a, b, accumulate, rounding_mode="nearest_even", promote_every=
     out = np.full((a.shape[0], a.shape[1], b.shape[2]), 85.0)  # unless the kernel writes every element, tests fail
     rows = a.shape[0] * a.shape[1]
     constants = (plan_of_sums, *chosen.constants, key)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), flushing_subnormals() if flushing else contextlib.nullcontext():
         threads.run(chosen.kernel, rows, (a, b, out), constants, min_size=0 if split else rows + 1)
     return out
 
@@ -515,6 +520,22 @@ def test_general_path_formats_equal_the_element_loop(accumulate, rounding_mode):
     for options in [dict(rounding_mode=rounding_mode), dict(rounding_mode=rounding_mode, daz=True, promote_every=4)]:
         assert_same_values(kernel_result(a, b, accumulate, **options), oracle(a, b, accumulate, **options))
         assert_same_values(kernel_result(a, b, accumulate, narrow=0, **options), oracle(a, b, accumulate, **options))
+
+
+@pytest.mark.skipif(not X86_64, reason="the FTZ and DAZ flags of x86-64's MXCSR")
+@pytest.mark.parametrize("rounding_mode", ["nearest_even", "toward_negative", "stochastic"])
+@pytest.mark.parametrize("accumulate", ["bfloat16", E8M13, "float16", "float32"], ids=str)
+def test_kernel_gives_the_same_bits_where_a_library_set_flush_to_zero(accumulate, rounding_mode):
+    # float32 lanes add subnormal float32s (bfloat16's subnormals are float32's): with FTZ or DAZ set
+    # for the thread, the kernel must notice and take float64 lanes, whose sums are never subnormal.
+    # E4M3 values times 2**-64: products near 2**-128, float32 subnormals and still exact in float32
+    rng = np.random.default_rng(17)
+    tiny = np.float32(2.0**-64)
+    a, b = grid_values("e4m3", (1, 4, 40), rng) * tiny, grid_values("e4m3", (1, 40, 9), rng) * tiny
+    assert schedule(a, b, lf.get_format(accumulate), 8, True, 0.0).narrow == 1
+    options = dict(rounding_mode=rounding_mode, promote_every=8, seed=2)
+    want = oracle(a, b, accumulate, **options)
+    assert_same_values(kernel_result(a, b, accumulate, flushing=True, **options), want)
 
 
 #: The fast loops and the width of their lanes (float32 or float64), with the mode whose constants they take.

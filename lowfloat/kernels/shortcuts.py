@@ -13,9 +13,11 @@ when the constants they are handed are those of these formats:
   untouched by the flush-to-zero and denormals-are-zero flags some
   libraries set: FTZ is ignored ("underflow results are converted to
   denormals", Intel SDM, VCVTPS2PH), and DAZ only zeroes float32 subnormal
-  inputs, which round to a zero of their sign anyway.  Its NaNs keep the top
-  of their payload; a select puts the canonical NaN back.  Taken only where
-  the target has the instruction (:data:`HARDWARE_BINARY16`).
+  inputs, which round to a zero of their sign anyway; the way back for
+  quantize, ``vcvtph2ps``, ignores DAZ (tests/test_shortcuts.py sets both
+  flags and compares).  Its NaNs keep the top of their payload; a select
+  puts the canonical NaN back.  Taken only where the target has the
+  instruction (:data:`HARDWARE_BINARY16`).
 * **float32 cut short** (8 exponent bits, bias 127: bfloat16,
   tensorfloat32): the integer rounding of :mod:`.nearest` is exact all the
   way down and the code is the rounded bits shifted, so the FPU rounding of
