@@ -289,6 +289,13 @@ def matmul(a, b, *, accumulate="float32", promote_every=None, rounding="nearest_
     operands whose products float32 holds exactly (bfloat16, FP8, ...) that is
     the plain float32 loop ``acc = np.float32(acc + a * b)``.
 
+    The order of the additions is the only one stated above, whatever runs
+    them: the partial sums of a row of outputs are rounded side by side in
+    SIMD lanes (float32 lanes where every product is exact in float32), and
+    products of ``PARALLEL_MIN_PRODUCTS`` multiply-adds or more are split
+    across threads by rows of the result -- the same bits on any number of
+    threads, stochastic rounding included.
+
     Examples
     --------
     >>> import numpy as np, lowfloat as lf
