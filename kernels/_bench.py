@@ -23,14 +23,17 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 
@@ -127,6 +130,22 @@ def source_state() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "not a git checkout"
     return f"commit {commit}" + (" + uncommitted edits in lowfloat/" if dirty else " (clean lowfloat/)")
+
+
+def load_before(revision: str):
+    """This repository's ``lowfloat`` at ``revision``, imported as the package ``lowfloat_before``.
+
+    Extracted with ``git archive`` into a temporary folder, so that a script
+    can time (and first compare) a kernel as it was beside the kernel now.
+    """
+    root = Path(__file__).resolve().parent.parent
+    where = Path(tempfile.mkdtemp(prefix="lowfloat-before-"))
+    archive = subprocess.run(["git", "-C", str(root), "archive", revision, "lowfloat"], check=True,
+                             capture_output=True).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
+    (where / "lowfloat").rename(where / "lowfloat_before")
+    sys.path.insert(0, str(where))
+    return importlib.import_module("lowfloat_before")
 
 
 def import_torch(args: argparse.Namespace):
@@ -370,6 +389,7 @@ class Case:
     run: Callable[[], object]  # one call of the work; its result is dropped at once
     reference: bool = False  # another library's row (its ratio to lowfloat is judged), not lowfloat's
     times: list[float] = field(default_factory=list)  # seconds, one per repeat
+    against: str | None = None  # a reference row judged as lowfloat's row of this name / this row (see Reference)
 
     @property
     def median(self) -> float:
@@ -480,17 +500,24 @@ SERIAL64 = "f64 kernel, serial -> out"  # SERIAL on float64 data (or float64 val
 
 @dataclass
 class Reference:
-    """Another library doing the same work: timed beside lowfloat, and compared with it first."""
+    """Another library doing the same work: timed beside lowfloat, and compared with it first.
+
+    A row with ``against`` set is judged the other way round: lowfloat's row
+    of that name divided by this one, at most the bench's target (torch on
+    the default thread count, which lowfloat must match or beat).
+    """
 
     label: str  # the row label
     run: Callable[[], object]  # the timed call
     as_array: Callable[[object], np.ndarray] = np.asarray  # its result, comparable with lowfloat's
     gate: bool = True  # False: a disagreement is reported, not fatal (torch saturates E4M3 on purpose)
+    against: str | None = None  # the lowfloat row it is judged against (None: ratio to the allocating call)
 
 
 def other_libraries(
-    fmt, torch, host, host_label: str, tensor, tensor_label: str, tensor_result=None
-) -> list[Reference]:
+    fmt, torch, host, host_label: str, tensor, tensor_label: str, tensor_result=None, into=None, into_label="",
+    op: str = "",
+) -> list[Reference]:  # fmt: skip
     """The same work done by numpy (float16) or ml_dtypes (the others), and by torch when it imports.
 
     ``host(dtype)`` returns the timed call given numpy's float16 or the ml_dtypes
@@ -499,6 +526,12 @@ def other_libraries(
     torch is compared for information only: torch >= 2.12 saturates E4M3
     overflow where lowfloat and ml_dtypes give NaN, and writes NaN codes
     differently.
+
+    With ``into(dtype)`` -- torch's ``copy_`` into preallocated tensors,
+    returning the tensor that holds the result -- two more rows run torch on
+    :func:`lowfloat.kernels.threads.thread_count` threads, as lowfloat does:
+    that ``copy_``, judged against ``lowfloat.<op>(x, out=)``, and the
+    allocating ``tensor`` call, judged against ``lowfloat.<op>(x)``.
     """
     fmt = get_format(fmt)
     library = "numpy" if fmt.name == "float16" else "ml_dtypes"
@@ -507,7 +540,27 @@ def other_libraries(
         as_array = tensor_result or (lambda t: t.numpy())
         run = tensor(getattr(torch, fmt.name))
         refs.append(Reference(f"torch {tensor_label}, 1 thread", run, as_array=as_array, gate=False))
+        if into is not None:
+            count = threads.thread_count()
+            arg = "c" if op == "decode" else "x"
+            refs.append(Reference(f"torch {into_label}, {count} threads", on_threads(torch, count, into(getattr(
+                torch, fmt.name))), as_array=as_array, gate=False, against=f"lowfloat.{op}({arg}, out=)"))  # fmt: skip
+            refs.append(Reference(f"torch {tensor_label}, {count} threads", on_threads(torch, count, run),
+                                  as_array=as_array, gate=False, against=f"lowfloat.{op}({arg})"))  # fmt: skip
     return refs
+
+
+def on_threads(torch, count: int, run: Callable[[], object]) -> Callable[[], object]:
+    """``run`` with torch on ``count`` threads (the other torch rows keep one; switching costs under a microsecond)."""
+
+    def call():
+        torch.set_num_threads(count)
+        try:
+            return run()
+        finally:
+            torch.set_num_threads(1)
+
+    return call
 
 
 @dataclass
@@ -551,7 +604,8 @@ def validate(bench: Bench, data: Data, fmt, checks: Checks, torch) -> None:
     fmt = get_format(fmt)
     inputs = bench.inputs(data)
     api = bench.call(data, fmt, False, None)
-    out = np.empty_like(api)
+    out = np.full_like(api, 85)  # unless the call writes every element, the check fails
+    bench.call(data, fmt, False, out)
     launch, variants = _kernel_variants(bench, data, fmt, out)
     print(f"{fmt.name} (lowfloat.{bench.op} launches {launch.name}):")
     check(checks, f"lowfloat.{bench.op}({bench.arg}, out=) == {bench.subject} (bits)", out, api, inputs, bits=True)
@@ -588,7 +642,8 @@ def bench_cases(bench: Bench, data: Data, fmt, torch) -> list[Case]:
         Case(group, SERIAL64, serial64),
         Case(group, f"f64 lowfloat.{bench.op}(out=)", lambda: bench.call(data, fmt, True, out64)),
     ]
-    cases += [Case(group, ref.label, ref.run, reference=True) for ref in bench.references(data, fmt, torch)]
+    cases += [Case(group, ref.label, ref.run, reference=True, against=ref.against)
+              for ref in bench.references(data, fmt, torch)]  # fmt: skip
     return cases
 
 
@@ -605,7 +660,10 @@ def acceptance(bench: Bench, cases: list[Case]) -> bool:
             f"{name}: serial into out / copyto", t[SERIAL] / t[FLOOR], TARGET_SERIAL_OVER_COPY, at_least=False
         )
         for label, case in row.items():
-            if case.reference:
+            if case.reference and case.against is not None:
+                ratio = t[case.against] / t[label]
+                ok &= verdict(f"{name}: {case.against} / {label}", ratio, bench.target(name, label), at_least=False)
+            elif case.reference:
                 target = bench.target(name, label)
                 ok &= verdict(f"{name}: {label} / {bench.subject}", t[label] / t[bench.subject], target, at_least=True)
         ok &= verdict(
@@ -633,10 +691,8 @@ def run_bench(bench: Bench, args: argparse.Namespace, title: str) -> None:
     """Validate every format, refuse on any disagreement, then time, tabulate and judge."""
     torch = import_torch(args)
     print_header(title, args)
-    print(
-        f"# torch {torch.__version__ + ' (1 thread)' if torch else 'not used'}; "
-        f"PARALLEL_MIN_SIZE = {PARALLEL_MIN_SIZE:,}\n"
-    )
+    used = f"{torch.__version__} (1 thread; {threads.thread_count()} for the rows that say so)" if torch else "not used"
+    print(f"# torch {used}; PARALLEL_MIN_SIZE = {PARALLEL_MIN_SIZE:,}\n")
     n = 1 << args.size
     data, checks = {}, Checks()
     print("Validation (before any timing):")

@@ -29,9 +29,14 @@ Variants (rows of the table):
     numpy astype + view             x.astype(float16).view(uint16)                 (float16 only)
     ml_dtypes astype + view         x.astype(ml_dtypes.<fmt>).view(uint8/uint16)   (the others)
     torch .to + view, 1 thread      x_t.to(torch.<fmt>).view(torch.uint8/int16)    (if torch imports)
+    torch copy_ -> out, N threads   t.copy_(x_t) into a preallocated tensor, torch on threads.thread_count()
+                                    threads (N, as lowfloat)
+    torch .to + view, N threads     the allocating call on N threads
 
-Targets: serial into out / copyto <= 1.2 and float64 rate / float32 rate >= 0.5;
-the other libraries' ratios are printed for information (the issue sets them for quantize).
+Targets: serial into out / copyto <= 1.2 and float64 rate / float32 rate >= 0.5; against torch on N threads
+(issue 16): lowfloat.encode(x, out=) / torch copy_ <= 1.1 for float16 and bfloat16 and <= 1 (ahead) for the
+fp8 formats, lowfloat.encode(x) / torch .to <= 1 for every format; numpy, ml_dtypes and torch on one thread
+are printed for information.
 """
 
 from __future__ import annotations
@@ -53,6 +58,11 @@ def references(data, fmt, torch) -> list[Reference]:
     code_dtype, x = get_format(fmt).code_dtype, data.x
     x_t = torch.from_numpy(x) if torch is not None else None
     as_codes = (torch.uint8 if code_dtype == np.uint8 else torch.int16) if torch is not None else None
+
+    def into(dtype):
+        target = torch.empty(x.size, dtype=dtype)  # preallocated, as lowfloat's out=
+        return lambda: target.copy_(x_t).view(as_codes)
+
     return other_libraries(
         fmt,
         torch,
@@ -61,14 +71,30 @@ def references(data, fmt, torch) -> list[Reference]:
         lambda dtype: lambda: x_t.to(dtype).view(as_codes),
         ".to + view",
         tensor_result=lambda t: t.numpy().view(code_dtype),
+        into=into,
+        into_label="copy_ -> out",
+        op="encode",
     )
 
+
+def target(fmt_name: str, label: str) -> float | None:
+    """Issue 16's targets for torch on the default thread count: lowfloat's time over torch's at most this."""
+    if label.startswith("torch copy_"):
+        return TARGET_TORCH_COPY_F16 if fmt_name in ("float16", "bfloat16") else TARGET_TORCH_AHEAD
+    if label.startswith("torch") and not label.endswith("1 thread"):
+        return TARGET_TORCH_AHEAD  # allocating calls
+    return None
+
+
+TARGET_TORCH_COPY_F16 = 1.1  # float16, bfloat16: lowfloat.encode(x, out=) / torch copy_ on the same threads
+TARGET_TORCH_AHEAD = 1.0  # fp8 into out, and every allocating call: lowfloat at least as fast as torch
 
 BENCH = Bench(
     op="encode",
     call=call,
     references=references,
     oracles=lambda data, fmt: sample_oracles("encode", data, fmt),
+    target=target,
 )
 
 

@@ -26,36 +26,31 @@ reported for information.
 from __future__ import annotations
 
 import importlib
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import numpy as np
-from _bench import FORMATS, Case, make_data, parse_args, print_footer, print_header, print_table, time_interleaved
+from _bench import (
+    FORMATS,
+    Case,
+    load_before,
+    make_data,
+    parse_args,
+    print_footer,
+    print_header,
+    print_table,
+    time_interleaved,
+)
 
 import lowfloat
 from lowfloat.formats import get_format
 from lowfloat.kernels.plan import plan
 
-ROOT = Path(__file__).resolve().parent.parent
 TARGET_GENERAL_RATIO = 1.05
 KEY = np.uint64(0)  # toward_zero draws no random bits; the general kernel takes a key all the same
 
 
 def extra_options(parser) -> None:
     parser.add_argument("--before", default="2d635da", help="the commit whose general kernel is the baseline")
-
-
-def load_before(revision: str):
-    """This repository's ``lowfloat`` at ``revision``, imported as the package ``lowfloat_before``."""
-    where = Path(tempfile.mkdtemp(prefix="lowfloat-before-"))
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "lowfloat"], check=True,
-                             capture_output=True).stdout  # fmt: skip
-    subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
-    (where / "lowfloat").rename(where / "lowfloat_before")
-    sys.path.insert(0, str(where))
-    return importlib.import_module("lowfloat_before")
 
 
 def before_general(before, fmt_name: str, x: np.ndarray, out: np.ndarray):

@@ -30,9 +30,18 @@ Variants (rows of the table):
     numpy astype and back           x.astype(float16).astype(float32)           (float16 only)
     ml_dtypes astype and back       x.astype(ml_dtypes.<fmt>).astype(float32)   (the others)
     torch .to and back, 1 thread    x_t.to(torch.<fmt>).to(torch.float32)       (if torch imports)
+    torch copy_ there and back -> out, N threads
+                                    back.copy_(there.copy_(x_t)) into preallocated tensors, torch on
+                                    threads.thread_count() threads (N, as lowfloat): quantize's torch twin
+    torch .to and back, N threads   the allocating round trip on N threads
+    torch copy_ one way -> out, N threads
+                                    there.copy_(x_t) alone (what encode's target row times; half the bytes
+                                    written): for information
 
 Targets (the performance issue): serial into out / copyto <= 1.2; numpy float16 / lowfloat.quantize >= 30;
-ml_dtypes / lowfloat.quantize >= 20 for fp8 and >= 1.3 for bfloat16; float64 rate / float32 rate >= 0.5.
+ml_dtypes / lowfloat.quantize >= 20 for fp8 and >= 1.3 for bfloat16; float64 rate / float32 rate >= 0.5;
+against torch on N threads (issue 16): lowfloat.quantize(x, out=) / torch's copy_ there and back <= 1.1 for
+float16 and bfloat16 and <= 1 (ahead) for fp8, lowfloat.quantize(x) / torch .to and back <= 1.
 
 ``--threshold`` times the kernel serial against threads.run's split (both
 into out) for sizes 2**10 .. 2**size and prints where the split starts to
@@ -55,6 +64,7 @@ from _bench import (
     Reference,
     launch_of,
     make_data,
+    on_threads,
     other_libraries,
     parse_args,
     print_footer,
@@ -67,6 +77,7 @@ from _bench import (
 
 import lowfloat
 from lowfloat.formats import get_format
+from lowfloat.kernels import threads
 from lowfloat.kernels.threads import PARALLEL_MIN_SIZE
 
 # Acceptance targets of the performance issue: other library's time / lowfloat.quantize(x)'s, at least.
@@ -74,6 +85,8 @@ from lowfloat.kernels.threads import PARALLEL_MIN_SIZE
 TARGET_NUMPY_FP16 = 30.0  # numpy float16 round trip
 TARGET_MLDTYPES_BF16 = 1.3  # ml_dtypes bfloat16 round trip
 TARGET_MLDTYPES_FP8 = 20.0  # ml_dtypes float8 round trips
+TARGET_TORCH_COPY_F16 = 1.1  # float16, bfloat16: lowfloat.quantize(x, out=) / torch's copy_ there and back
+TARGET_TORCH_AHEAD = 1.0  # fp8 into out, and every allocating call: lowfloat at least as fast as torch
 TARGET_SR_OVER_NEAREST = 2.0  # stochastic quantize time / nearest-even quantize time, serial into out: at most
 
 
@@ -97,23 +110,49 @@ def references(data, fmt, torch) -> list[Reference]:
     """numpy (float16) or ml_dtypes, and torch: cast to their dtype and back to float32."""
     x = data.x
     x_t = torch.from_numpy(x) if torch is not None else None
-    return other_libraries(
+
+    def into(dtype):
+        there, back = torch.empty(x.size, dtype=dtype), torch.empty(x.size, dtype=torch.float32)  # preallocated
+        return lambda: back.copy_(there.copy_(x_t))
+
+    refs = other_libraries(
         fmt,
         torch,
         lambda dtype: lambda: x.astype(dtype).astype(np.float32),
         "astype and back",
         lambda dtype: lambda: x_t.to(dtype).to(torch.float32),
         ".to and back",
+        into=into,
+        into_label="copy_ there and back -> out",
+        op="quantize",
     )
+    if torch is not None and hasattr(torch, get_format(fmt).name):  # the one-way copy_ encode is judged against
+        there = torch.empty(x.size, dtype=getattr(torch, get_format(fmt).name))
+        count = threads.thread_count()
+        one_way = on_threads(torch, count, lambda: there.copy_(x_t))
+        widen = lambda t: t.to(torch.float32).numpy()  # noqa: E731 -- compared after the timing, not timed
+        refs.append(Reference(f"torch copy_ one way -> out, {count} threads", one_way, as_array=widen, gate=False,
+                              against="lowfloat.quantize(x, out=)"))  # fmt: skip
+    return refs
 
 
 def target(fmt_name: str, label: str) -> float | None:
-    """The issue's target for a reference row: how many times slower than lowfloat.quantize it must be."""
+    """The issue's target for a reference row: how many times slower than lowfloat.quantize it must be.
+
+    For torch on the default thread count (issue 16) the other way round:
+    lowfloat's time over torch's at most this.
+    """
     if label.startswith("numpy"):
         return TARGET_NUMPY_FP16
     if label.startswith("ml_dtypes"):
         return TARGET_MLDTYPES_BF16 if fmt_name == "bfloat16" else TARGET_MLDTYPES_FP8
-    return None  # torch: for information
+    if label.startswith("torch copy_ one way"):
+        return None  # information: writes half of quantize's bytes
+    if label.startswith("torch copy_"):
+        return TARGET_TORCH_COPY_F16 if fmt_name in ("float16", "bfloat16") else TARGET_TORCH_AHEAD
+    if label.startswith("torch") and not label.endswith("1 thread"):
+        return TARGET_TORCH_AHEAD  # the allocating call
+    return None  # torch on one thread: for information
 
 
 BENCH = Bench(

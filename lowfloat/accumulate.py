@@ -29,14 +29,20 @@ import numpy as np
 from .arrays import as_real_array, check_out, exact_float64, result_dtype
 from .codec import quantize
 from .formats import get_format
-from .kernels.nearest import fast_constants
+from .kernels import threads
 from .kernels.plan import plan
+from .kernels.schedule import schedule
 from .kernels.widen import ODD_PRECISION
 from .options import rounding_options
 
 __all__ = ["sum", "dot", "matmul"]
 
 ORDERS = ("sequential", "pairwise")
+
+#: Smallest matmul (multiply-adds) whose rows are split across threads: below it, handing work to
+#: the pool (about 0.2 ms) costs more than it saves (kernels/bench_matmul.py --threshold; see
+#: kernels/README.md).
+PARALLEL_MIN_PRODUCTS = 1 << 21
 
 
 def _check_options(fmt, order, rounding, overflow, ftz, daz, rng):
@@ -301,6 +307,13 @@ def matmul(a, b, *, accumulate="float32", promote_every=None, rounding="nearest_
     operands whose products float32 holds exactly (bfloat16, FP8, ...) that is
     the plain float32 loop ``acc = np.float32(acc + a * b)``.
 
+    The order of the additions is the only one stated above, whatever runs
+    them: the partial sums of a row of outputs are rounded side by side in
+    SIMD lanes (float32 lanes where every product is exact in float32), and
+    products of ``PARALLEL_MIN_PRODUCTS`` multiply-adds or more are split
+    across threads by rows of the result -- the same bits on any number of
+    threads, stochastic rounding included.
+
     Examples
     --------
     >>> import numpy as np, lowfloat as lf
@@ -337,16 +350,18 @@ def matmul(a, b, *, accumulate="float32", promote_every=None, rounding="nearest_
     except ValueError:
         raise ValueError(f"matmul: batch axes do not broadcast (shapes {wide_a.shape} and {wide_b.shape})") from None
     count = int(np.prod(batch))
-    # writeable C-contiguous copies: one compiled kernel (Numba types read-only views apart)
-    a3 = np.require(np.broadcast_to(a2, batch + (m, k)), requirements=["C", "W"]).reshape(count, m, k)  # float64
-    b3 = np.require(np.broadcast_to(b2, batch + (k, n)), requirements=["C", "W"]).reshape(count, k, n)  # float64
+    # writeable C-contiguous float32 copies (exact: checked above): one compiled kernel, half the memory of float64
+    a3 = np.require(np.broadcast_to(a2, batch + (m, k)), np.float32, ["C", "W"]).reshape(count, m, k)  # float32
+    b3 = np.require(np.broadcast_to(b2, batch + (k, n)), np.float32, ["C", "W"]).reshape(count, k, n)  # float32
     result = np.empty((count, m, n), np.float64)
     chunk = max(k, 1) if promote_every is None else int(promote_every)
     with np.errstate(all="ignore"):  # IEEE special values are results here (only NUMBA_DISABLE_JIT=1 warns)
         chosen = _plan("matmul", acc_fmt, options)
-        main = fast_constants(get_format("float32"), None, np.dtype(np.float64))  # promotion: float32, nearest even
-        chosen.kernel(a3, b3, result, chunk, promote_every is not None, main, _flush_below(acc_fmt, options),
-                      *chosen.constants, options.key)  # fmt: skip
+        accumulation = schedule(a3, b3, acc_fmt, chunk, promote_every is not None, _flush_below(acc_fmt, options))
+        # rows of the result split across threads when there is enough work; each row is computed alone
+        min_rows = max(2, -(-PARALLEL_MIN_PRODUCTS // max(k * n, 1)))
+        threads.run(chosen.kernel, count * m, (a3, b3, result), (accumulation, *chosen.constants, options.key),
+                    min_size=min_rows)  # fmt: skip
     quantize(result, out_fmt, out=result)  # the result, rounded to nearest even into out_format
     result = result.reshape(batch + (m, n))
     if wide_a.ndim == 1:

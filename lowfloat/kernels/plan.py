@@ -28,7 +28,9 @@ decode (to float32 or float64 bits):
 ``"general"``  wider formats: :func:`.scalar.decode_bits`
 
 sum and matmul (float64 partial sums rounded into an accumulator format):
-``"nearest_even"``, ``"stochastic"`` or ``"general"``, chosen as for quantize.
+``"nearest_even"``, ``"stochastic"`` or ``"general"``, chosen as for quantize;
+matmul also takes ``"directed"`` (:func:`.matmul.matmul_directed`) for the
+directed modes and nearest away on the fast paths' formats without FTZ.
 
 Formats beyond float32's range or precision (:func:`.layout.wide`) are
 rounded from float64 data only -- a plan for float32 data refuses them, and
@@ -67,7 +69,7 @@ PATHS = {
     "quantize": ("nearest_even", "stochastic", "general", "flags"),
     "decode": ("shift", "small", "table", "general"),
     "sum": ("nearest_even", "stochastic", "general"),
-    "matmul": ("nearest_even", "stochastic", "general"),
+    "matmul": ("nearest_even", "directed", "stochastic", "general"),
 }
 
 _ROUNDING_ENTRIES = {
@@ -83,6 +85,7 @@ _ROUNDING_ENTRIES = {
     ("sum", "stochastic"): (None, matmul.sum_stochastic),
     ("sum", "general"): (None, matmul.sum_general),
     ("matmul", "nearest_even"): (None, matmul.matmul_nearest),
+    ("matmul", "directed"): (None, matmul.matmul_directed),
     ("matmul", "stochastic"): (None, matmul.matmul_stochastic),
     ("matmul", "general"): (None, matmul.matmul_general),
 }
@@ -103,7 +106,8 @@ class Plan:
         matmul) or writes (decode).
     kernel : numba dispatcher
         The entry point, ``kernel(*arrays, start, stop, *constants)`` for the
-        element-wise operations.
+        element-wise operations (matmul: a function that calls the one
+        compiled loop of its path a call takes, :mod:`.matmul`).
     constants : tuple
         The entry point's arguments after the arrays and the range: named
         tuples (and a decode table).
@@ -194,22 +198,30 @@ def plan(operation: str, fmt: Format, dtype, rounding_mode: str = "nearest_even"
     chosen, fast = _fast_path(fmt, dtype, rounding_mode, overflow, ftz, daz, sr_bits)
     if flags and operation in ("encode", "quantize"):
         chosen = "flags"
+    deterministic = not rounding_rule(rounding_mode, fmt).stochastic
+    if operation == "matmul" and chosen is None and deterministic and not (ftz or daz) and fast_constants(
+            fmt, overflow, dtype) is not None:  # fmt: skip
+        chosen = "directed"
     if path is not None:
         if path not in PATHS[operation]:
             raise ValueError(f"unknown path {path!r} for {operation}; expected one of {', '.join(PATHS[operation])}")
         fast = fast if fast is not None else fast_constants(fmt, overflow, dtype)
-        if path in ("nearest_even", "stochastic") and fast is None:
+        if path in ("nearest_even", "stochastic", "directed") and fast is None:
             raise ValueError(f"the {path} fast path does not serve {fmt.name} from {dtype} data")
+        if path == "directed" and not deterministic:
+            raise ValueError(f"the directed path serves the deterministic modes, not {rounding_mode!r}")
         chosen = path
     path = chosen
-    if path in ("nearest_even", "stochastic"):
+    if path in ("nearest_even", "stochastic", "directed"):
         kernel = _ROUNDING_ENTRIES[operation, path][width]
-        return Plan(operation, path, dtype, kernel, (fast,), random=path == "stochastic")
+        mode = rounding_mode if path == "directed" else "nearest_even" if path == "nearest_even" else "stochastic"
+        constants = (matmul.accumulator(fmt, mode, overflow),) if operation == "matmul" else (fast,)
+        return Plan(operation, path, dtype, kernel, constants, random=path == "stochastic")
     path = path or "general"
     kernel = _ROUNDING_ENTRIES[operation, path][width]
     rnd = rounding(fmt, rounding_mode, overflow, bool(ftz), bool(daz), sr_bits, tininess)
     if operation in ("sum", "matmul"):
-        return Plan(operation, path, dtype, kernel, (matmul.GeneralRounder(layout(fmt), rnd),), random=True)
+        return Plan(operation, path, dtype, kernel, (matmul.general_rounder(fmt, rounding_mode, rnd),), random=True)
     return Plan(operation, path, dtype, kernel, (layout(fmt), rnd), random=True)
 
 
