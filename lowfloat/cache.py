@@ -70,7 +70,7 @@ def jobs() -> list[Job]:
 
 
 def _plan_call(job: Job, checking: bool = False):
-    """(kernel, arguments) of a plan job, on one-element arrays of the types the public call passes.
+    """(kernel, arguments) of a plan job but matmul, on one-element arrays of the types the public call passes.
 
     ``checking``: only the types matter -- a decode table is not built (that runs a kernel), a
     read-only stand-in of its type is passed.
@@ -78,7 +78,6 @@ def _plan_call(job: Job, checking: bool = False):
     from .formats import get_format
     from .kernels import decode
     from .kernels.layout import bits_type
-    from .kernels.nearest import fast_constants
     from .kernels.plan import decode_path, plan
 
     fmt, dtype = get_format(job.fmt), np.dtype(job.dtype)
@@ -96,11 +95,22 @@ def _plan_call(job: Job, checking: bool = False):
         arrays = (np.zeros(1, uint), target) + ((np.zeros(1, np.uint8),) if job.flags else ())
     elif job.operation == "sum":
         return chosen.kernel, (np.zeros((1, 1)), np.zeros(1), False, 0.0, *chosen.constants, np.uint64(1))
-    else:  # matmul
-        main = fast_constants(get_format("float32"), None, np.dtype(np.float64))
-        arrays = (np.zeros((1, 1, 1)), np.zeros((1, 1, 1)), np.zeros((1, 1, 1)))
-        return chosen.kernel, (*arrays, 1, False, main, 0.0, *chosen.constants, np.uint64(1))
     return chosen.kernel, (*arrays, 0, 1, *chosen.constants, *key)
+
+
+def _matmul_calls(job: Job) -> list:
+    """(loop, arguments) of every compiled loop a matmul of this job's accumulator and mode may run."""
+    from .formats import get_format
+    from .kernels.matmul import loops
+    from .kernels.plan import plan
+    from .kernels.schedule import schedule
+
+    fmt = get_format(job.fmt)
+    chosen = plan("matmul", fmt, np.float64, job.rounding)
+    a, b = np.zeros((1, 1, 1), np.float32), np.zeros((1, 1, 1), np.float32)
+    plan_of_sums = schedule(a[0], b[0], fmt, 1, False, 0.0)
+    return [(loop, (a, b, np.zeros((1, 1, 1)), 0, 1, plan_of_sums, constants, np.uint64(1)))
+            for loop, constants in loops(chosen.kernel, *chosen.constants)]  # fmt: skip
 
 
 def _other_calls(name: str) -> list:
@@ -120,7 +130,9 @@ def _other_calls(name: str) -> list:
 
 
 def _calls(job: Job, checking: bool = False) -> list:
-    return _other_calls(job.operation) if job.operation in _OTHER else [_plan_call(job, checking)]
+    if job.operation in _OTHER:
+        return _other_calls(job.operation)
+    return _matmul_calls(job) if job.operation == "matmul" else [_plan_call(job, checking)]
 
 
 def _is_cached(kernel, args) -> bool:

@@ -5,14 +5,18 @@ new user or a CI image starts.  Only the decode paths are compiled here (a
 full warmup takes minutes on two cores).
 """
 
+import inspect
 import json
 import os
 import subprocess
 import sys
 
+import numba
+import numpy as np
 import pytest
 
 import lowfloat as lf
+from lowfloat import cache
 
 
 def run_python(code: str, cache_dir) -> str:
@@ -62,3 +66,22 @@ def test_warmup_command_prints_one_line_and_refuses_zero_processes(tmp_path):
                           capture_output=True, text=True, timeout=900)  # fmt: skip
     assert good.returncode == 0, good.stderr
     assert good.stdout.startswith("compiled 2 of 2 kernel signatures") and str(tmp_path) in good.stdout
+
+
+def test_every_warmup_call_fits_the_signature_of_its_kernel():
+    # a kernel whose arguments changed must change its warmup job with it
+    for job in cache.jobs():
+        for kernel, args in cache._calls(job, checking=True):
+            inspect.signature(kernel.py_func).bind(*args)
+
+
+@pytest.mark.parametrize("rounding", ["nearest_even", "toward_zero", "stochastic"])
+def test_warmup_compiles_the_loop_signatures_a_public_matmul_runs(rounding):
+    values = np.float32([[0.5, -1.25, 3.0], [2.0, 0.75, -0.5]])  # on the bfloat16 grid
+    lf.matmul(values, values.T, accumulate="bfloat16", rounding=rounding)
+    ran = 0
+    for loop, args in cache._matmul_calls(cache.Job("matmul", "bfloat16", "float64", rounding)):
+        if loop.signatures:  # the loops this call took (or an earlier test did)
+            ran += 1
+            assert tuple(numba.typeof(arg) for arg in args) in loop.signatures, loop.__name__
+    assert ran

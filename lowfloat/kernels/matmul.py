@@ -61,7 +61,7 @@ from .wrapping import wrapping_add, wrapping_mul
 
 __all__ = ["GeneralRounder", "GridRounding", "Accumulator", "general_rounder", "accumulator", "sum_nearest",
            "sum_stochastic", "sum_general", "matmul_nearest", "matmul_directed", "matmul_stochastic",
-           "matmul_general"]  # fmt: skip
+           "matmul_general", "loops"]  # fmt: skip
 
 
 class GeneralRounder(NamedTuple):
@@ -624,3 +624,28 @@ def matmul_general(a, b, out, start, stop, schedule, rounder, key):
     narrow = schedule.narrow and rounder.narrow and _keeps_subnormals(schedule.probe)
     loop = _narrow_general_loop if narrow else _wide_general_loop
     loop(a, b, out, start, stop, schedule, rounder, key)
+
+
+def loops(entry, constants) -> list:
+    """``(loop, constants)``: every compiled loop the entry point ``entry`` may call, and what it passes it.
+
+    The entry points choose among these per call (above); :func:`lowfloat.warmup` compiles them all.
+    ``constants`` is the entry point's own (an :class:`Accumulator`, or a :class:`GeneralRounder`).
+
+    >>> import numpy as np, lowfloat as lf
+    >>> from lowfloat.kernels.plan import plan
+    >>> chosen = plan("matmul", lf.get_format("bf16"), np.dtype(np.float64), "toward_zero")
+    >>> [loop.__name__ for loop, _ in loops(chosen.kernel, *chosen.constants)]
+    ['_narrow_grid_signed_loop', '_narrow_general_loop', '_wide_grid_signed_loop', '_wide_general_loop']
+    """
+    if entry is matmul_nearest:
+        names = (_narrow_grid_even_loop, _narrow_nearest_loop, _wide_grid_even_loop, _wide_nearest_loop)
+        return [(loop, constants) for loop in names]
+    if entry is matmul_directed:
+        return [(_narrow_grid_signed_loop, constants), (_narrow_general_loop, constants.general),
+                (_wide_grid_signed_loop, constants), (_wide_general_loop, constants.general)]  # fmt: skip
+    if entry is matmul_stochastic:
+        return [(_wide_grid_stochastic_loop, constants), (_wide_stochastic_loop, constants)]
+    if entry is matmul_general:
+        return [(_narrow_general_loop, constants), (_wide_general_loop, constants)]
+    raise ValueError(f"{entry!r} is not a matmul entry point")
