@@ -34,6 +34,27 @@ settings.register_profile("ci", deadline=None, max_examples=1000, suppress_healt
 settings.register_profile("dev", deadline=None, max_examples=20)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+# ------------------------------------------------------------- the kernels, compiled once
+def pytest_configure(config):
+    """A distributed run (``-n N``) first compiles lowfloat's kernel paths on every core, once.
+
+    Without it each worker compiles every kernel it meets on its own, at the same time as
+    the other, into one Numba cache -- on an empty cache (CI, a new checkout) that was most
+    of the suite's time.  :func:`lowfloat.warmup` compiles each entry point in one process,
+    all cores busy; with a warm cache it only checks the cache index (about a second).
+    ``LOWFLOAT_TEST_WARMUP=0`` skips it.
+    """
+    distributed = getattr(config.option, "numprocesses", None)
+    if hasattr(config, "workerinput") or not distributed or os.environ.get("LOWFLOAT_TEST_WARMUP") == "0":
+        return  # a worker (the controller warmed the cache), a run in one process, or asked not to
+    config.lowfloat_warmup = lf.warmup()
+
+
+def pytest_report_header(config):
+    report = getattr(config, "lowfloat_warmup", None)
+    return f"lowfloat warmup: {report}" if report else None
+
+
 # ------------------------------------------------------------- the formats
 #: Canonical names of every built-in format, in lowfloat's order.
 FORMAT_NAMES = list(lf.BUILTIN_FORMATS)
