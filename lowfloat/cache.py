@@ -30,10 +30,12 @@ from .progress import Progress
 __all__ = ["warmup", "WarmupReport", "jobs"]
 
 # What each job compiles: (operation, format, data dtype, rounding mode, flags).  The formats stand
-# for their code widths -- e4m3 uint8, float16 uint16, tensorfloat32 uint32 -- and for each decode path.
-_CAST_FORMATS = ("float8_e4m3fn", "float16", "tensorfloat32")
+# for their code widths -- e4m3 uint8, float16 uint16, tensorfloat32 uint32 -- and for each decode path;
+# the two wide formats (beyond float32's range: their own layout type) for uint32 and uint64 codes.
+_WIDE_FORMATS = ("e11m10_b1023", "e11m52_b1023")
+_CAST_FORMATS = ("float8_e4m3fn", "float16", "tensorfloat32", *_WIDE_FORMATS)
 _DECODE_FORMATS = ("float8_e4m3fn", "float16", "bfloat16", "tensorfloat32", "float8_e8m0fnu",
-                   "float32")  # fmt: skip
+                   "float32", *_WIDE_FORMATS)  # fmt: skip
 _OTHER = ("arith", "blocks", "integers", "accumulate")
 
 
@@ -58,12 +60,15 @@ def jobs() -> list[Job]:
     found = []
     for dtype in ("float32", "float64"):
         for fmt in _CAST_FORMATS:
+            if dtype == "float32" and fmt in _WIDE_FORMATS:
+                continue  # rounded from float64 data only
             for operation in ("encode", "quantize"):
                 for rounding in ("nearest_even", "stochastic", "toward_zero"):
                     found.append(Job(operation, fmt, dtype, rounding))
                 found.append(Job(operation, fmt, dtype, flags=True))
         for fmt in _DECODE_FORMATS:
-            found.append(Job("decode", fmt, dtype))
+            if not (dtype == "float32" and fmt in _WIDE_FORMATS):  # their values need float64
+                found.append(Job("decode", fmt, dtype))
     for rounding in ("nearest_even", "stochastic", "toward_zero"):
         found += [Job("sum", "bfloat16", "float64", rounding), Job("matmul", "bfloat16", "float64", rounding)]
     return found + [Job(name) for name in _OTHER]

@@ -68,7 +68,7 @@ def same_codes(got, want, fmt):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(case=cases())
 def test_random_format_inputs_encode_like_the_reference(dtype, case):
     fmt, rounding, overflow, x = case
@@ -78,7 +78,7 @@ def test_random_format_inputs_encode_like_the_reference(dtype, case):
     assert same_codes(got, expected_codes(x, fmt, rounding, overflow), fmt), (fmt, rounding, overflow, x)
 
 
-@settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(cases())
 def test_random_format_quantize_is_decode_of_encode(case):
     fmt, rounding, overflow, x = case

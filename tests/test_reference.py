@@ -367,7 +367,7 @@ def check_midpoints(name, dtype, count):
 
 @pytest.mark.parametrize("name", NAMES_UP_TO_16_BITS)
 def test_encode_float64_midpoints_and_their_neighbours_equal_reference(name):
-    check_midpoints(name, np.float64, count=2048)
+    check_midpoints(name, np.float64, count=1024)  # every midpoint of the 8-bit formats; a sample of the rest
 
 
 @pytest.mark.parametrize("name", NAMES_UP_TO_16_BITS)
