@@ -30,10 +30,11 @@ from .progress import Progress
 __all__ = ["warmup", "WarmupReport", "jobs"]
 
 # What each job compiles: (operation, format, data dtype, rounding mode, flags).  The formats stand
-# for their code widths -- e4m3 uint8, float16 uint16, tensorfloat32 uint32 -- and for each decode path;
+# for their code widths -- e4m3 uint8, float16 uint16, tensorfloat32 uint32 -- and for each decode path
+# (float16, bfloat16 and tensorfloat32 for the shorter loops of float32 data too, lowfloat/kernels/shortcuts.py);
 # the two wide formats (beyond float32's range: their own layout type) for uint32 and uint64 codes.
 _WIDE_FORMATS = ("e11m10_b1023", "e11m52_b1023")
-_CAST_FORMATS = ("float8_e4m3fn", "float16", "tensorfloat32", *_WIDE_FORMATS)
+_CAST_FORMATS = ("float8_e4m3fn", "float16", "bfloat16", "tensorfloat32", *_WIDE_FORMATS)
 _DECODE_FORMATS = ("float8_e4m3fn", "float16", "bfloat16", "tensorfloat32", "float8_e8m0fnu",
                    "float32", *_WIDE_FORMATS)  # fmt: skip
 _OTHER = ("arith", "blocks", "integers", "accumulate")

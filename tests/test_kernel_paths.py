@@ -64,19 +64,24 @@ def test_fast_path_equals_general_kernel_bit_for_bit(fmt, rounding, dtype):
         bits = np.concatenate([bit_patterns(dtype), around_smallest_subnormal(fmt, dtype)])
     for overflow in (None, "saturate"):
         chosen = plan("encode", fmt, dtype, rounding, overflow)
-        if chosen.path != rounding:
-            assert chosen.path == "general"
+        if chosen.path == "general":
             assert not fmt.signed or fmt.man_bits == 0 or fmt.bits > 16 or fmt.emin < -125
             continue
+        # the path taken, and where it is a shortcut (float16, bfloat16, tf32) the plain loop it replaces
+        paths = {chosen.path, rounding}
+        assert paths <= {rounding, "binary16", "cut_short"}, paths
         general = plan("encode", fmt, dtype, rounding, overflow, path="general")
-        fast_codes, general_codes = run_plan(chosen, bits, fmt.code_dtype), run_plan(general, bits, fmt.code_dtype)
-        if not fmt.has_nan:  # NaN has no code there: the public encode refuses it
-            keep = ~np.isnan(bits.view(dtype))
-            fast_codes, general_codes = fast_codes[keep], general_codes[keep]
-        np.testing.assert_array_equal(fast_codes, general_codes)
-        fast_q = plan("quantize", fmt, dtype, rounding, overflow)
+        general_codes = run_plan(general, bits, fmt.code_dtype)
         general_q = plan("quantize", fmt, dtype, rounding, overflow, path="general")
-        np.testing.assert_array_equal(run_plan(fast_q, bits, bits.dtype), run_plan(general_q, bits, bits.dtype))
+        for path in paths:
+            fast_codes = run_plan(plan("encode", fmt, dtype, rounding, overflow, path=path), bits, fmt.code_dtype)
+            want = general_codes
+            if not fmt.has_nan:  # NaN has no code there: the public encode refuses it
+                keep = ~np.isnan(bits.view(dtype))
+                fast_codes, want = fast_codes[keep], want[keep]
+            np.testing.assert_array_equal(fast_codes, want, err_msg=path)
+            fast_q = plan("quantize", fmt, dtype, rounding, overflow, path=path)
+            np.testing.assert_array_equal(run_plan(fast_q, bits, bits.dtype), run_plan(general_q, bits, bits.dtype))
 
 
 def test_fast_paths_serve_the_formats_they_should():

@@ -21,7 +21,7 @@ import numpy as np
 from .jit import njit
 from .nearest import encode_nearest
 from .scalar import encode_bits, encode_bits_flags, random_bits
-from .shortcuts import HARDWARE_BINARY16, binary16_codes, cut_short_codes, is_binary16, is_cut_short
+from .shortcuts import binary16_codes, cut_short_codes
 from .stochastic import encode_run, stochastic_runs
 
 
@@ -45,16 +45,20 @@ def _with_flags(bits, out, flags, first, U, I, lay, rnd, key):
 
 @njit(cache=True, nogil=True)
 def nearest_float32(bits, out, start, stop, fast):
-    """Codes of float32 data (as uint32 bits), nearest even, for elements ``start <= i < stop``.
+    """Codes of float32 data (as uint32 bits), nearest even, for elements ``start <= i < stop``."""
+    _nearest(bits[start:stop], out[start:stop], np.uint32, np.int32, np.float32, fast)
 
-    float16 and the formats of float32 cut short take :mod:`.shortcuts` (the same codes).
-    """
-    if HARDWARE_BINARY16 and is_binary16(fast):
-        binary16_codes(bits[start:stop], out[start:stop])
-    elif is_cut_short(fast):
-        cut_short_codes(bits[start:stop], out[start:stop], fast)
-    else:
-        _nearest(bits[start:stop], out[start:stop], np.uint32, np.int32, np.float32, fast)
+
+@njit(cache=True, nogil=True)
+def binary16_float32(bits, out, start, stop, fast):
+    """float16 codes of float32 data, nearest even, by the CPU's conversion (:mod:`.shortcuts`; ``fast`` unused)."""
+    binary16_codes(bits[start:stop], out[start:stop])
+
+
+@njit(cache=True, nogil=True)
+def cut_short_float32(bits, out, start, stop, fast):
+    """Codes of float32 data, nearest even, for the formats of float32 cut short (:mod:`.shortcuts`)."""
+    cut_short_codes(bits[start:stop], out[start:stop], fast)
 
 
 @njit(cache=True, nogil=True)

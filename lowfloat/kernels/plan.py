@@ -15,6 +15,10 @@ encode and quantize (float32 or float64 data):
 ``"nearest_even"``  the shorter nearest-even kernel (:mod:`.nearest`), for signed
                     formats whose grid the input's bits or the FPU can round
                     directly, without FTZ or DAZ
+``"binary16"``      float32 data into float16 (overflow to inf), nearest even, by
+                    the CPU's conversion instruction where it has one (:mod:`.shortcuts`)
+``"cut_short"``     float32 data into bfloat16 and tensorfloat32, nearest even:
+                    an integer rounding and a shift (:mod:`.shortcuts`)
 ``"stochastic"``    the stochastic-rounding fast path (:mod:`.stochastic`), same
                     formats, all the lane's random bits, no FTZ or DAZ
 ``"general"``       every mode, format and option (:func:`.scalar.encode_bits`)
@@ -57,6 +61,7 @@ from ..rounding import rounding_rule
 from . import decode, encode, matmul, quantize, threads
 from .layout import bits_type, layout, rounding, wide
 from .nearest import fast_constants
+from .shortcuts import HARDWARE_BINARY16, is_binary16, is_cut_short
 
 __all__ = ["Plan", "plan", "OPERATIONS", "PATHS"]
 
@@ -65,8 +70,8 @@ OPERATIONS = ("encode", "quantize", "decode", "sum", "matmul")
 
 #: Every path a plan can take, by operation.
 PATHS = {
-    "encode": ("nearest_even", "stochastic", "general", "flags"),
-    "quantize": ("nearest_even", "stochastic", "general", "flags"),
+    "encode": ("nearest_even", "binary16", "cut_short", "stochastic", "general", "flags"),
+    "quantize": ("nearest_even", "binary16", "cut_short", "stochastic", "general", "flags"),
     "decode": ("shift", "small", "table", "general"),
     "sum": ("nearest_even", "stochastic", "general"),
     "matmul": ("nearest_even", "directed", "stochastic", "general"),
@@ -74,10 +79,14 @@ PATHS = {
 
 _ROUNDING_ENTRIES = {
     ("encode", "nearest_even"): (encode.nearest_float32, encode.nearest_float64),
+    ("encode", "binary16"): (encode.binary16_float32, None),
+    ("encode", "cut_short"): (encode.cut_short_float32, None),
     ("encode", "stochastic"): (encode.stochastic_float32, encode.stochastic_float64),
     ("encode", "general"): (encode.general_float32, encode.general_float64),
     ("encode", "flags"): (encode.flags_float32, encode.flags_float64),
     ("quantize", "nearest_even"): (quantize.nearest_float32, quantize.nearest_float64),
+    ("quantize", "binary16"): (quantize.binary16_float32, None),
+    ("quantize", "cut_short"): (quantize.cut_short_float32, None),
     ("quantize", "stochastic"): (quantize.stochastic_float32, quantize.stochastic_float64),
     ("quantize", "general"): (quantize.general_float32, quantize.general_float64),
     ("quantize", "flags"): (quantize.flags_float32, quantize.flags_float64),
@@ -134,6 +143,15 @@ class Plan:
 
     def __repr__(self):
         return f"Plan({self.operation!r}, path={self.path!r}, dtype={self.dtype.name})"
+
+
+def _shortcut(fast, dtype) -> str | None:
+    """The shorter nearest-even loop of float32 data for these constants (:mod:`.shortcuts`), if any."""
+    if dtype != np.float32:
+        return None
+    if HARDWARE_BINARY16 and is_binary16(fast):
+        return "binary16"
+    return "cut_short" if is_cut_short(fast) else None
 
 
 def _fast_path(fmt, dtype, mode, overflow, ftz, daz, sr_bits):
@@ -196,6 +214,8 @@ def plan(operation: str, fmt: Format, dtype, rounding_mode: str = "nearest_even"
             "(widen float32 data first; that is exact)"
         )
     chosen, fast = _fast_path(fmt, dtype, rounding_mode, overflow, ftz, daz, sr_bits)
+    if chosen == "nearest_even" and operation in ("encode", "quantize"):
+        chosen = _shortcut(fast, dtype) or chosen
     if flags and operation in ("encode", "quantize"):
         chosen = "flags"
     deterministic = not rounding_rule(rounding_mode, fmt).stochastic
@@ -208,13 +228,15 @@ def plan(operation: str, fmt: Format, dtype, rounding_mode: str = "nearest_even"
         fast = fast if fast is not None else fast_constants(fmt, overflow, dtype)
         if path in ("nearest_even", "stochastic", "directed") and fast is None:
             raise ValueError(f"the {path} fast path does not serve {fmt.name} from {dtype} data")
+        if path in ("binary16", "cut_short") and (fast is None or _shortcut(fast, dtype) != path):
+            raise ValueError(f"the {path} path does not serve {fmt.name} from {dtype} data")
         if path == "directed" and not deterministic:
             raise ValueError(f"the directed path serves the deterministic modes, not {rounding_mode!r}")
         chosen = path
     path = chosen
-    if path in ("nearest_even", "stochastic", "directed"):
+    if path in ("nearest_even", "binary16", "cut_short", "stochastic", "directed"):
         kernel = _ROUNDING_ENTRIES[operation, path][width]
-        mode = rounding_mode if path == "directed" else "nearest_even" if path == "nearest_even" else "stochastic"
+        mode = rounding_mode if path == "directed" else "stochastic" if path == "stochastic" else "nearest_even"
         constants = (matmul.accumulator(fmt, mode, overflow),) if operation == "matmul" else (fast,)
         return Plan(operation, path, dtype, kernel, constants, random=path == "stochastic")
     path = path or "general"

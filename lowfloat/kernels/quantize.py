@@ -9,7 +9,7 @@ import numpy as np
 from .jit import njit
 from .nearest import quantize_nearest
 from .scalar import decode_bits, encode_bits, encode_bits_flags, random_bits
-from .shortcuts import HARDWARE_BINARY16, binary16_values, cut_short_values, is_binary16, is_cut_short
+from .shortcuts import binary16_values, cut_short_values
 from .stochastic import quantize_run, stochastic_runs
 
 
@@ -34,16 +34,20 @@ def _with_flags(bits, out, flags, first, U, I, F, lay, rnd, key):
 
 @njit(cache=True, nogil=True)
 def nearest_float32(bits, out, start, stop, fast):
-    """float32 data (as uint32 bits) rounded to nearest even, elements ``start <= i < stop``.
+    """float32 data (as uint32 bits) rounded to nearest even, elements ``start <= i < stop``."""
+    _nearest(bits[start:stop], out[start:stop], np.uint32, np.int32, np.float32, fast)
 
-    float16 and the formats of float32 cut short take :mod:`.shortcuts` (the same bits).
-    """
-    if HARDWARE_BINARY16 and is_binary16(fast):
-        binary16_values(bits[start:stop], out[start:stop])
-    elif is_cut_short(fast):
-        cut_short_values(bits[start:stop], out[start:stop], fast)
-    else:
-        _nearest(bits[start:stop], out[start:stop], np.uint32, np.int32, np.float32, fast)
+
+@njit(cache=True, nogil=True)
+def binary16_float32(bits, out, start, stop, fast):
+    """float32 data rounded to nearest even onto float16's grid by the CPU's conversion (``fast`` unused)."""
+    binary16_values(bits[start:stop], out[start:stop])
+
+
+@njit(cache=True, nogil=True)
+def cut_short_float32(bits, out, start, stop, fast):
+    """float32 data rounded to nearest even onto the grid of a format of float32 cut short (:mod:`.shortcuts`)."""
+    cut_short_values(bits[start:stop], out[start:stop], fast)
 
 
 @njit(cache=True, nogil=True)

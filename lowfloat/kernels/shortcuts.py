@@ -2,9 +2,11 @@
 
 Both give exactly the bits of :func:`.nearest.encode_nearest` and
 :func:`.nearest.quantize_nearest` (tests/test_kernel_paths.py compares every
-fast path with the general kernel on every class of float32 input), and the
-nearest-even entry points of :mod:`.encode` and :mod:`.quantize` take them
-when the constants they are handed are those of these formats:
+fast path with the general kernel on every class of float32 input).  Each is
+an entry point of its own in :mod:`.encode` and :mod:`.quantize` (the paths
+``"binary16"`` and ``"cut_short"``), which :func:`.plan.plan` takes for float32
+data to nearest even when the format's constants are those of these formats --
+so a first call compiles only the loop it runs:
 
 * **IEEE binary16 (float16) with overflow to inf**: the CPU's own
   conversion, LLVM's ``fptrunc`` to half -- on x86 F16C's ``vcvtps2ph``, one
@@ -111,23 +113,25 @@ def _from_binary16_overload(code):
     return lambda code: _from_binary16(code)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def is_binary16(fast):
-    """Whether :class:`.nearest.FastConstants` (float32 data) are IEEE binary16's with overflow to inf."""
-    return (
-        (fast.shift == np.uint32(13)) & (fast.bias == 15) & (fast.sub_exp == -24) & (fast.max_mag == 0x7BFF)
-        & (fast.big_code == 0x7C00) & (fast.nan_code == 0x7E00) & (fast.sign_code == 0x8000)
+def is_binary16(fast) -> bool:
+    """Whether :class:`.nearest.FastConstants` (float32 data) are IEEE binary16's with overflow to inf.
+
+    Asked in Python by :func:`.plan.plan`, which then takes the ``"binary16"`` path.
+    """
+    return bool(
+        fast.shift == 13 and fast.bias == 15 and fast.sub_exp == -24 and fast.max_mag == 0x7BFF
+        and fast.big_code == 0x7C00 and fast.nan_code == 0x7E00 and fast.sign_code == 0x8000
     )  # fmt: skip
 
 
-@njit(cache=True, nogil=True, inline="always")
-def is_cut_short(fast):
+def is_cut_short(fast) -> bool:
     """Whether :class:`.nearest.FastConstants` (float32 data) are of a format whose grid is float32's cut short.
 
     The integer rounding is exact down to zero (``min_normal`` 0) and the
-    biases agree (nothing to re-bias).
+    biases agree (nothing to re-bias).  Asked in Python by :func:`.plan.plan`,
+    which then takes the ``"cut_short"`` path.
     """
-    return (fast.min_normal == np.uint32(0)) & (fast.rebias == np.uint32(0))
+    return bool(fast.min_normal == 0 and fast.rebias == 0)
 
 
 @njit(cache=True, nogil=True, inline="always")
