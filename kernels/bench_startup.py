@@ -57,9 +57,11 @@ ROWS = [
 ]  # fmt: skip
 
 
-def timed(python: str, argv: list[str], env: dict) -> float:
+def timed(python: str, argv: list[str], env: dict, cwd: Path) -> float:
+    # run in the measured checkout: ``-c`` and ``-m`` put the working directory first on sys.path, ahead
+    # of PYTHONPATH, so from another checkout its own lowfloat would be measured instead
     start = time.perf_counter()
-    done = subprocess.run([python, *argv], env=env, capture_output=True, text=True)
+    done = subprocess.run([python, *argv], env=env, cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"bench_startup: {' '.join(argv)} failed:\n{done.stderr}")
@@ -74,8 +76,8 @@ def measure(python: str, repo: Path, argv: list[str], state: str, repeats: int) 
         env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": str(repo)}
         try:
             if state == "warm":
-                timed(python, argv, env)  # fills the cache
-            times.append(timed(python, argv, env))
+                timed(python, argv, env, repo)  # fills the cache
+            times.append(timed(python, argv, env, repo))
         finally:
             shutil.rmtree(cache, ignore_errors=True)
     return times
