@@ -55,19 +55,6 @@ def pytest_report_header(config):
     return f"lowfloat warmup: {report}" if report else None
 
 
-def pytest_collection_modifyitems(config, items):
-    """The longest tests first -- the notebooks, then those marked slow -- so that in a distributed run
-    they start at once and the short ones fill in around them, instead of one worker finishing a
-    notebook or a 2**32 comparison alone at the end (a stable sort: the rest keep their order)."""
-
-    def rank(item) -> int:
-        if item.path.name == "test_notebooks.py":
-            return 0
-        return 1 if item.get_closest_marker("slow") else 2
-
-    items.sort(key=rank)
-
-
 # ------------------------------------------------------------- the formats
 #: Canonical names of every built-in format, in lowfloat's order.
 FORMAT_NAMES = list(lf.BUILTIN_FORMATS)
