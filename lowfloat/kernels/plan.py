@@ -155,16 +155,17 @@ def _shortcut(fast, dtype) -> str | None:
 
 
 def _fast_path(fmt, dtype, mode, overflow, ftz, daz, sr_bits):
-    """The fast path's name and constants where one serves these options, else (None, None)."""
+    """The fast path these options take (None if none does), and the fast paths' constants for the format
+    (None if it has none): a forced path and matmul's directed path use them whatever the mode."""
     fast = fast_constants(fmt, overflow, dtype)
     rule = rounding_rule(mode, fmt)
     if fast is None or ftz or daz:
-        return None, None
+        return None, fast
     if rule.nearest and rule.ties == "even":
         return "nearest_even", fast
     if rule.stochastic and (sr_bits is None or sr_bits == 64):
         return "stochastic", fast
-    return None, None
+    return None, fast
 
 
 @lru_cache(maxsize=1024)
@@ -219,13 +220,11 @@ def plan(operation: str, fmt: Format, dtype, rounding_mode: str = "nearest_even"
     if flags and operation in ("encode", "quantize"):
         chosen = "flags"
     deterministic = not rounding_rule(rounding_mode, fmt).stochastic
-    if operation == "matmul" and chosen is None and deterministic and not (ftz or daz) and fast_constants(
-            fmt, overflow, dtype) is not None:  # fmt: skip
+    if operation == "matmul" and chosen is None and deterministic and not (ftz or daz) and fast is not None:
         chosen = "directed"
     if path is not None:
         if path not in PATHS[operation]:
             raise ValueError(f"unknown path {path!r} for {operation}; expected one of {', '.join(PATHS[operation])}")
-        fast = fast if fast is not None else fast_constants(fmt, overflow, dtype)
         if path in ("nearest_even", "stochastic", "directed") and fast is None:
             raise ValueError(f"the {path} fast path does not serve {fmt.name} from {dtype} data")
         if path in ("binary16", "cut_short") and (fast is None or _shortcut(fast, dtype) != path):
