@@ -25,6 +25,7 @@ import sys
 
 import numpy as np
 
+from . import reference
 from .codec import encode, quantize
 from .codetable import field_names, fields_text, table
 from .explain import explain
@@ -208,7 +209,9 @@ def _run_quantize(args):
     if not fmt.has_nan and np.isnan(values).any():
         raise _UserError(f"{fmt.name} has no NaN")
     codes = encode(values, fmt, rounding=args.rounding, overflow=args.overflow)
-    rounded = quantize(values, fmt, rounding=args.rounding, overflow=args.overflow)
+    # each code's value from the spec, exactly: rounding a second time (quantize) would compile a second
+    # kernel for a handful of numbers, doubling the wait of a first command
+    rounded = [reference.decode(code, fmt) for code in codes]
     digits = (fmt.bits + 3) // 4
     rows = [("input", "code", "value")]
     for text, code, value in zip(args.values, codes, rounded, strict=True):
@@ -318,6 +321,7 @@ def _run_table(args):
 
 
 # ------------------------------------------------------------------ main
+
 
 def _register_training(subparsers) -> None:
     """``lowfloat demo`` and ``lowfloat train``, from :mod:`lowfloat.train.commands`."""

@@ -53,12 +53,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import import_module
 
 import numpy as np
 
 from ..formats import Format
 from ..rounding import rounding_rule
-from . import decode, encode, matmul, quantize, threads
+from . import decode, threads
 from .layout import bits_type, layout, rounding, wide
 from .nearest import fast_constants
 from .shortcuts import HARDWARE_BINARY16, is_binary16, is_cut_short
@@ -77,27 +78,41 @@ PATHS = {
     "matmul": ("nearest_even", "directed", "stochastic", "general"),
 }
 
+# The entry points by (operation, path): module and names for float32 and float64 data (None: no such
+# entry).  Names, not functions, so that a call imports only the kernel module it runs: the matmul
+# kernels alone are a tenth of ``import lowfloat`` and most programs never sum or multiply.
 _ROUNDING_ENTRIES = {
-    ("encode", "nearest_even"): (encode.nearest_float32, encode.nearest_float64),
-    ("encode", "binary16"): (encode.binary16_float32, None),
-    ("encode", "cut_short"): (encode.cut_short_float32, None),
-    ("encode", "stochastic"): (encode.stochastic_float32, encode.stochastic_float64),
-    ("encode", "general"): (encode.general_float32, encode.general_float64),
-    ("encode", "flags"): (encode.flags_float32, encode.flags_float64),
-    ("quantize", "nearest_even"): (quantize.nearest_float32, quantize.nearest_float64),
-    ("quantize", "binary16"): (quantize.binary16_float32, None),
-    ("quantize", "cut_short"): (quantize.cut_short_float32, None),
-    ("quantize", "stochastic"): (quantize.stochastic_float32, quantize.stochastic_float64),
-    ("quantize", "general"): (quantize.general_float32, quantize.general_float64),
-    ("quantize", "flags"): (quantize.flags_float32, quantize.flags_float64),
-    ("sum", "nearest_even"): (None, matmul.sum_nearest),
-    ("sum", "stochastic"): (None, matmul.sum_stochastic),
-    ("sum", "general"): (None, matmul.sum_general),
-    ("matmul", "nearest_even"): (None, matmul.matmul_nearest),
-    ("matmul", "directed"): (None, matmul.matmul_directed),
-    ("matmul", "stochastic"): (None, matmul.matmul_stochastic),
-    ("matmul", "general"): (None, matmul.matmul_general),
+    ("encode", "nearest_even"): ("encode", "nearest_float32", "nearest_float64"),
+    ("encode", "binary16"): ("encode", "binary16_float32", None),
+    ("encode", "cut_short"): ("encode", "cut_short_float32", None),
+    ("encode", "stochastic"): ("encode", "stochastic_float32", "stochastic_float64"),
+    ("encode", "general"): ("encode", "general_float32", "general_float64"),
+    ("encode", "flags"): ("encode", "flags_float32", "flags_float64"),
+    ("quantize", "nearest_even"): ("quantize", "nearest_float32", "nearest_float64"),
+    ("quantize", "binary16"): ("quantize", "binary16_float32", None),
+    ("quantize", "cut_short"): ("quantize", "cut_short_float32", None),
+    ("quantize", "stochastic"): ("quantize", "stochastic_float32", "stochastic_float64"),
+    ("quantize", "general"): ("quantize", "general_float32", "general_float64"),
+    ("quantize", "flags"): ("quantize", "flags_float32", "flags_float64"),
+    ("sum", "nearest_even"): ("matmul", None, "sum_nearest"),
+    ("sum", "stochastic"): ("matmul", None, "sum_stochastic"),
+    ("sum", "general"): ("matmul", None, "sum_general"),
+    ("matmul", "nearest_even"): ("matmul", None, "matmul_nearest"),
+    ("matmul", "directed"): ("matmul", None, "matmul_directed"),
+    ("matmul", "stochastic"): ("matmul", None, "matmul_stochastic"),
+    ("matmul", "general"): ("matmul", None, "matmul_general"),
 }
+
+
+def _kernel_module(name: str):
+    """The kernel module ``lowfloat.kernels.<name>``, imported on first use."""
+    return import_module(f"{__package__}.{name}")
+
+
+def _entry(operation: str, path: str, width: int):
+    """The entry point of ``operation`` on ``path`` for float32 (width 0) or float64 (width 1) data."""
+    module, *names = _ROUNDING_ENTRIES[operation, path]
+    return getattr(_kernel_module(module), names[width])
 
 
 @dataclass(frozen=True, eq=False)
@@ -234,15 +249,16 @@ def plan(operation: str, fmt: Format, dtype, rounding_mode: str = "nearest_even"
         chosen = path
     path = chosen
     if path in ("nearest_even", "binary16", "cut_short", "stochastic", "directed"):
-        kernel = _ROUNDING_ENTRIES[operation, path][width]
+        kernel = _entry(operation, path, width)
         mode = rounding_mode if path == "directed" else "stochastic" if path == "stochastic" else "nearest_even"
-        constants = (matmul.accumulator(fmt, mode, overflow),) if operation == "matmul" else (fast,)
+        constants = (_kernel_module("matmul").accumulator(fmt, mode, overflow),) if operation == "matmul" else (fast,)
         return Plan(operation, path, dtype, kernel, constants, random=path == "stochastic")
     path = path or "general"
-    kernel = _ROUNDING_ENTRIES[operation, path][width]
+    kernel = _entry(operation, path, width)
     rnd = rounding(fmt, rounding_mode, overflow, bool(ftz), bool(daz), sr_bits, tininess)
     if operation in ("sum", "matmul"):
-        return Plan(operation, path, dtype, kernel, (matmul.general_rounder(fmt, rounding_mode, rnd),), random=True)
+        rounder = _kernel_module("matmul").general_rounder(fmt, rounding_mode, rnd)
+        return Plan(operation, path, dtype, kernel, (rounder,), random=True)
     return Plan(operation, path, dtype, kernel, (layout(fmt), rnd), random=True)
 
 
