@@ -85,3 +85,28 @@ def test_warmup_compiles_the_loop_signatures_a_public_matmul_runs(rounding):
             ran += 1
             assert tuple(numba.typeof(arg) for arg in args) in loop.signatures, loop.__name__
     assert ran
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("operation", ["encode", "quantize"])
+def test_read_only_inputs_take_the_compiled_loop_warmup_compiles(operation, dtype):
+    # Numba types a read-only array apart: without the writeable view at the kernel boundary a JAX
+    # array or a read-only memory map would compile every path a second time, warmup notwithstanding
+    from lowfloat.kernels.plan import plan
+
+    x = np.linspace(-500, 500, 101).astype(dtype)
+    frozen = x.copy()
+    frozen.flags.writeable = False
+    function = getattr(lf, operation)
+    for name, rounding in [("e4m3", "nearest_even"), ("e8m0", "nearest_even"), ("e4m3", "toward_zero")]:
+        # the kernels the call may run: float32 data of a format float32 cannot round goes as float64
+        kernels = [plan(operation, lf.get_format(name), data, rounding).kernel
+                   for data in {dtype, np.float64}]  # fmt: skip
+        expected = function(x, name, rounding=rounding)
+        signatures = [list(kernel.signatures) for kernel in kernels]
+        got = function(frozen, name, rounding=rounding)
+        np.testing.assert_array_equal(got, expected)
+        assert [list(kernel.signatures) for kernel in kernels] == signatures, (name, rounding)  # nothing compiled
+        arrays = [arg for found in signatures for sig in found for arg in sig if isinstance(arg, numba.types.Array)]
+        assert arrays and all(array.mutable for array in arrays)
+    assert not frozen.flags.writeable  # the caller's array is left as it was

@@ -16,6 +16,12 @@ compiled code does, and NumPy wraps the same way but warns: :func:`run`
 silences exactly those overflow warnings for the kernel call, so the
 results stay identical to the compiled ones.
 
+Read-only input arrays (a JAX array seen by NumPy, ``np.broadcast_to``,
+a memory map opened for reading) reach the kernels as writeable views of the
+same memory (:func:`unlocked`): Numba types a read-only array apart and
+would compile every path a second time for it -- seconds per path -- while
+the kernels only ever read their inputs.
+
 The threshold was measured by ``kernels/bench_quantize.py --threshold``
 (see ``kernels/README.md``): below it, handing work to threads costs more
 than it saves.
@@ -30,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-__all__ = ["PARALLEL_MIN_SIZE", "run", "thread_count"]
+__all__ = ["PARALLEL_MIN_SIZE", "run", "thread_count", "unlocked"]
 
 #: Smallest array split across threads.
 PARALLEL_MIN_SIZE = 1 << 21
@@ -63,6 +69,35 @@ def _get_pool() -> ThreadPoolExecutor:
         return _pool
 
 
+class _Unlocked:
+    """A read-only array's memory, offered to NumPy as writeable (see :func:`unlocked`)."""
+
+    def __init__(self, array: np.ndarray):
+        self.array = array  # keeps the memory alive as long as the view
+        interface = dict(array.__array_interface__)
+        interface["data"] = (interface["data"][0], False)  # (address, read-only flag)
+        self.__array_interface__ = interface
+
+
+def unlocked(array: np.ndarray) -> np.ndarray:
+    """``array`` itself if writeable, else a writeable view of its memory, for a kernel that only reads it.
+
+    Numba compiles a separate specialization of a kernel for read-only
+    arrays; passing inputs through this keeps one compiled loop per path.
+    Never pass an array a kernel writes to.
+
+    >>> import numpy as np
+    >>> x = np.arange(3.0)
+    >>> x.flags.writeable = False
+    >>> view = unlocked(x)
+    >>> view.flags.writeable, np.shares_memory(view, x), view.tolist()
+    (True, True, [0.0, 1.0, 2.0])
+    """
+    if array.flags.writeable:
+        return array
+    return np.asarray(_Unlocked(array))
+
+
 def _call(kernel, *args) -> None:
     if numba.config.DISABLE_JIT:
         with np.errstate(over="ignore"):  # wrapping integer arithmetic, as compiled (see the module docstring)
@@ -75,10 +110,13 @@ def run(kernel, size: int, arrays: tuple, constants: tuple = (), min_size: int |
     """Call ``kernel(*arrays, start, stop, *constants)`` over ``[0, size)``, split across threads if large.
 
     ``arrays`` are the kernel's input and output arrays; the kernel takes
-    the element range right after them, then its constants.  Arrays of
+    the element range right after them, then its constants.  Read-only ones
+    (inputs: outputs are writeable) are passed as writeable views
+    (:func:`unlocked`), so they take the same compiled loop.  Arrays of
     ``min_size`` elements or more (default :data:`PARALLEL_MIN_SIZE`) are
     split across threads.
     """
+    arrays = tuple(unlocked(array) for array in arrays)
     threads = thread_count()
     if size < (PARALLEL_MIN_SIZE if min_size is None else min_size) or threads < 2:
         _call(kernel, *arrays, 0, size, *constants)
