@@ -66,15 +66,24 @@ def _exact(x) -> Fraction:
     return Fraction(float(x)) if isinstance(x, np.floating) else Fraction(x)
 
 
+def _power_of_two(exponent: int) -> Fraction:
+    """``2**exponent`` as a Fraction (``Fraction(2) ** exponent``, without its normalising arithmetic).
+
+    >>> _power_of_two(-3), _power_of_two(4)
+    (Fraction(1, 8), Fraction(16, 1))
+    """
+    return Fraction(1 << exponent) if exponent >= 0 else Fraction(1, 1 << -exponent)
+
+
 def magnitude_of_code(code_magnitude: int, fmt: Format) -> Fraction:
     """Exact value of a finite code without its sign bit."""
     exp_field = code_magnitude >> fmt.man_bits
     man_field = code_magnitude & ((1 << fmt.man_bits) - 1)
     if exp_field == 0 and fmt.has_zero:
         # subnormal: 0.man * 2**emin
-        return Fraction(man_field, 1 << fmt.man_bits) * Fraction(2) ** fmt.emin
+        return Fraction(man_field, 1 << fmt.man_bits) * _power_of_two(fmt.emin)
     # normal: 1.man * 2**(exp_field - bias)
-    return Fraction((1 << fmt.man_bits) + man_field, 1 << fmt.man_bits) * Fraction(2) ** (exp_field - fmt.bias)
+    return Fraction((1 << fmt.man_bits) + man_field, 1 << fmt.man_bits) * _power_of_two(exp_field - fmt.bias)
 
 
 def code_of_magnitude(value: Fraction, fmt: Format) -> int:
@@ -87,10 +96,10 @@ def code_of_magnitude(value: Fraction, fmt: Format) -> int:
     if exponent < fmt.emin:
         if not fmt.has_subnormals:
             raise ValueError(f"{value} is not representable in {fmt.name}")
-        man_field = value / Fraction(2) ** (fmt.emin - fmt.man_bits)
+        man_field = value / _power_of_two(fmt.emin - fmt.man_bits)
         exp_field = 0
     else:
-        man_field = (value / Fraction(2) ** exponent - 1) * (1 << fmt.man_bits)
+        man_field = (value / _power_of_two(exponent) - 1) * (1 << fmt.man_bits)
         exp_field = exponent + fmt.bias
     if man_field.denominator != 1:
         raise ValueError(f"{value} is not representable in {fmt.name}")
@@ -102,11 +111,14 @@ def code_of_magnitude(value: Fraction, fmt: Format) -> int:
 
 def _floor_log2(value: Fraction) -> int:
     """floor(log2(value)) for a positive Fraction, exactly."""
-    exponent = value.numerator.bit_length() - value.denominator.bit_length()
-    # the estimate is exact or one too large
-    if Fraction(2) ** exponent > value:
-        exponent -= 1
-    return exponent
+    numerator, denominator = value.numerator, value.denominator
+    exponent = numerator.bit_length() - denominator.bit_length()
+    # the estimate is exact or one too large: one too large when value < 2**exponent, compared in integers
+    if exponent >= 0:
+        too_large = numerator < denominator << exponent
+    else:
+        too_large = numerator << -exponent < denominator
+    return exponent - 1 if too_large else exponent
 
 
 def decode(code: int, fmt) -> float:
@@ -144,8 +156,13 @@ def neighbours(x, fmt) -> tuple[Fraction, Fraction]:
 
 def _grid_neighbours(magnitude: Fraction, quantum_exponent: int) -> tuple[Fraction, Fraction]:
     """The multiples ``lo <= magnitude < hi`` of ``2**quantum_exponent`` around a magnitude."""
-    quantum = Fraction(2) ** quantum_exponent
-    steps = math.floor(magnitude / quantum)
+    quantum = _power_of_two(quantum_exponent)
+    # floor(magnitude / quantum), in integers
+    numerator, denominator = magnitude.numerator, magnitude.denominator
+    if quantum_exponent >= 0:
+        steps = numerator // (denominator << quantum_exponent)
+    else:
+        steps = (numerator << -quantum_exponent) // denominator
     return steps * quantum, (steps + 1) * quantum
 
 
@@ -190,7 +207,7 @@ def _round_unbounded(magnitude: Fraction, negative: bool, fmt: Format, rule: Rul
         return lo
     # even: the last significand bit, or (no mantissa bits) the exponent field of lo's binade
     if fmt.man_bits:
-        lo_is_even = (lo / Fraction(2) ** (exponent - fmt.man_bits)) % 2 == 0
+        lo_is_even = (lo / _power_of_two(exponent - fmt.man_bits)) % 2 == 0
     else:
         lo_is_even = (exponent + fmt.bias) % 2 == 0
     return _round_between(magnitude, lo, hi, negative, rule, lo_is_even, draw)
@@ -219,11 +236,11 @@ def _is_signalling_nan(x) -> bool:
 def _input_smallest_normal(x, dtype) -> Fraction | None:
     """The smallest normal of ``x``'s own float type (``dtype`` if given), or None for exact numbers."""
     if dtype is not None:
-        return Fraction(2) ** int(np.finfo(np.dtype(dtype)).minexp)
+        return _power_of_two(int(np.finfo(np.dtype(dtype)).minexp))
     if isinstance(x, np.floating):
-        return Fraction(2) ** int(np.finfo(x.dtype).minexp)
+        return _power_of_two(int(np.finfo(x.dtype).minexp))
     if isinstance(x, float):
-        return Fraction(2) ** -1022
+        return _power_of_two(-1022)
     return None
 
 
@@ -337,7 +354,7 @@ def encode_flags(x, fmt, *, rounding: str = "nearest_even", overflow=None, ftz: 
         code = with_sign(fmt.max_code_magnitude) if rule.toward_zero(negative) else infinite_result()
         return code, FLAG_OVERFLOW | FLAG_INEXACT
     # 4) underflow: tiny (before or after rounding) and inexact
-    smallest_normal = Fraction(2) ** fmt.emin
+    smallest_normal = _power_of_two(fmt.emin)
     tiny_value = magnitude if tininess == "before" else _round_unbounded(magnitude, negative, fmt, rule, draw)
     if flags and tiny_value < smallest_normal:
         flags |= FLAG_UNDERFLOW
@@ -395,7 +412,7 @@ def _sqrt_to_odd(value: Fraction) -> Fraction:
     root = math.isqrt(whole)
     if root * root != scaled:
         root |= 1  # sticky: the root lies strictly between root - 1 and root + 1
-    return Fraction(root) * Fraction(2) ** exponent
+    return Fraction(root) * _power_of_two(exponent)
 
 
 def arithmetic(op: str, operands, fmt, *, rounding: str = "nearest_even", overflow=None, ftz: bool = False,
