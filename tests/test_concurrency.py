@@ -105,7 +105,9 @@ def test_forked_child_rounds_a_large_array_after_the_parent_used_the_thread_pool
 
 # ------------------------------------------------------------------ fresh processes
 #: Run by each child process (``python -c``) and, in-process, by the tests: the sha256 of the
-#: result bytes of encode, quantize (nearest, directed, stochastic) and decode for three formats.
+#: result bytes of encode, quantize (nearest, stochastic) and decode for three formats.  Only fast
+#: paths: the general kernel's compilation would double the test's time while
+#: adding nothing to what concurrent compilation into one cache can break.
 DIGEST_SCRIPT = """
 import hashlib, json, sys
 import numpy as np
@@ -118,7 +120,7 @@ def digests():
         codes = np.arange(1 << lf.get_format(name).bits, dtype=np.uint8)
         results = {
             "encode64": lf.encode(x, name, overflow="saturate"),
-            "quantize64": lf.quantize(x, name, rounding="toward_zero"),
+            "quantize64": lf.quantize(x, name),
             "stochastic64": lf.quantize(x, name, rounding="stochastic", rng=5),
             "decode32": lf.decode(codes, name),
         }

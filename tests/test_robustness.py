@@ -391,62 +391,21 @@ def test_quantize_in_place_of_more_than_2_pow_31_float32_rounds_every_element():
     assert_same_values(x[n - pattern.size : n - 64], rounded[:-64])
 
 
-def _one_element_at(index, value, chosen):
-    """The plan's result for ``value`` as element ``index`` of a (virtual) array longer than ``index``.
+def _stochastic_runs_from(first, values, kind="quantize"):
+    """``(fast, general)``: the stochastic fast path's and the general kernel's results for ``values`` (e4m3)
+    as the elements ``first, first + 1, ...`` of a longer array.
 
-    Zero-stride views make an array of ``index + 1`` elements out of one input and one output
-    element, so the kernel runs its real loop from ``start = index`` without gigabytes of memory.
+    The loops inside the entry points are called with the index of their first element (the entry
+    points pass their ``start`` on as that index), so no array of 2**32 elements is needed.
     """
-    uint = np.uint32 if chosen.dtype == np.float32 else np.uint64
-    source = np.array([value], chosen.dtype).view(uint)
-    target = np.zeros(1, uint)
-    bits = np.lib.stride_tricks.as_strided(source, shape=(index + 1,), strides=(0,))
-    out = np.lib.stride_tricks.as_strided(target, shape=(index + 1,), strides=(0,))
-    chosen.kernel(bits, out, index, index + 1, *chosen.constants, np.uint64(0x9E3779B97F4A7C15))
-    return target.view(chosen.dtype)[0]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_stochastic_rounding_beyond_index_2_pow_32_draws_fresh_bits_on_both_paths(dtype):
-    fmt = lf.get_format("e4m3")
-    fast_plan = plan("quantize", fmt, dtype, "stochastic")
-    general_plan = plan("quantize", fmt, dtype, "stochastic", path="general")
-    assert fast_plan.path == "stochastic"  # e4m3 has the stochastic fast path: compare it with the general kernel
-    value = dtype(1.3125)  # halfway between 1.25 and 1.375: up or down with probability 1/2
-    offsets = range(-40, 40)
-    results = {}
-    for base in (1 << 31, 1 << 32):
-        for offset in offsets:
-            fast = _one_element_at(base + offset, value, fast_plan)
-            general = _one_element_at(base + offset, value, general_plan)
-            assert fast == general, (base, offset)
-            assert fast in (1.25, 1.375)
-            results[base + offset] = fast
-    low = [_one_element_at(i, value, general_plan) for i in range(80)]
-    # element i + 2**32 must not reuse element i's bits (a truncated 32-bit index would): 80 coin
-    # flips agree by chance with probability 2**-80
-    beyond = [results[(1 << 32) + offset] for offset in range(0, 40)]
-    assert beyond != low[:40]
-    assert {1.25, 1.375} <= set(results.values())
-
-
-@pytest.mark.parametrize("first", [(1 << 32) - 40, (5 << 32) - 3])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("kind", ["encode", "quantize"])
-def test_stochastic_fast_path_run_across_a_2_pow_32_boundary_equals_the_general_kernel(kind, dtype, first):
-    # float32 lanes count the index's low half in 32 bits and split the loop where it wraps:
-    # one call whose elements straddle the wrap must draw every element's own bits.  The loops
-    # themselves are called, with the index of their first element, so no array of 2**32 is needed.
     from lowfloat.kernels import encode, quantize
     from lowfloat.kernels.stochastic import encode_run, quantize_run, stochastic_runs
 
-    fmt = lf.get_format("e4m3")
+    fmt, dtype = lf.get_format("e4m3"), values.dtype.type
     uint, sint = (np.uint32, np.int32) if dtype == np.float32 else (np.uint64, np.int64)
-    values = np.random.default_rng(3).uniform(-400, 400, 80).astype(dtype)
     fast_plan = plan(kind, fmt, dtype, "stochastic")
     general_plan = plan(kind, fmt, dtype, "stochastic", path="general")
-    assert fast_plan.path == "stochastic"
+    assert fast_plan.path == "stochastic"  # e4m3 has the stochastic fast path: compare it with the general kernel
     out_dtype = fmt.code_dtype if kind == "encode" else uint
     key = np.uint64(0x0123456789ABCDEF)
     fast_out, general_out = np.zeros(values.size, out_dtype), np.zeros(values.size, out_dtype)
@@ -456,5 +415,31 @@ def test_stochastic_fast_path_run_across_a_2_pow_32_boundary_equals_the_general_
         encode._general(values.view(uint), general_out, first, uint, sint, *general_plan.constants, key)
     else:
         quantize._general(values.view(uint), general_out, first, uint, sint, dtype, *general_plan.constants, key)
-    np.testing.assert_array_equal(fast_out, general_out)
-    assert len(set(fast_out.tolist())) > 20  # the elements really were rounded, not left at zero
+    if kind == "quantize":
+        return fast_out.view(dtype), general_out.view(dtype)
+    return fast_out, general_out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_stochastic_rounding_beyond_index_2_pow_32_draws_fresh_bits_on_both_paths(dtype):
+    halfway = np.full(80, 1.3125, dtype)  # halfway between 1.25 and 1.375: up or down with probability 1/2
+    low, _ = _stochastic_runs_from(0, halfway)
+    for first in (1 << 31) - 40, (1 << 32) - 40:
+        fast, general = _stochastic_runs_from(first, halfway)
+        np.testing.assert_array_equal(fast, general)
+        assert set(fast.tolist()) == {1.25, 1.375}
+    # element i + 2**32 must not reuse element i's bits (a truncated 32-bit index would): 40 coin
+    # flips agree by chance with probability 2**-40
+    assert fast[40:].tolist() != low[:40].tolist()
+
+
+@pytest.mark.parametrize("first", [(1 << 32) - 40, (5 << 32) - 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["encode", "quantize"])
+def test_stochastic_fast_path_run_across_a_2_pow_32_boundary_equals_the_general_kernel(kind, dtype, first):
+    # float32 lanes count the index's low half in 32 bits and split the loop where it wraps:
+    # one call whose elements straddle the wrap must draw every element's own bits
+    values = np.random.default_rng(3).uniform(-400, 400, 80).astype(dtype)
+    fast, general = _stochastic_runs_from(first, values, kind)
+    np.testing.assert_array_equal(fast, general)
+    assert len(set(fast.tolist())) > 20  # the elements really were rounded, not left at zero
