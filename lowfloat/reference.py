@@ -75,6 +75,17 @@ def _power_of_two(exponent: int) -> Fraction:
     return Fraction(1 << exponent) if exponent >= 0 else Fraction(1, 1 << -exponent)
 
 
+def _floor_scaled(value: Fraction, exponent: int) -> int:
+    """``floor(value * 2**exponent)`` for a non-negative Fraction, in integers.
+
+    >>> _floor_scaled(Fraction(7, 3), 2), _floor_scaled(Fraction(7, 3), -1)
+    (9, 1)
+    """
+    if exponent >= 0:
+        return (value.numerator << exponent) // value.denominator
+    return value.numerator // (value.denominator << -exponent)
+
+
 def magnitude_of_code(code_magnitude: int, fmt: Format) -> Fraction:
     """Exact value of a finite code without its sign bit."""
     exp_field = code_magnitude >> fmt.man_bits
@@ -111,14 +122,9 @@ def code_of_magnitude(value: Fraction, fmt: Format) -> int:
 
 def _floor_log2(value: Fraction) -> int:
     """floor(log2(value)) for a positive Fraction, exactly."""
-    numerator, denominator = value.numerator, value.denominator
-    exponent = numerator.bit_length() - denominator.bit_length()
-    # the estimate is exact or one too large: one too large when value < 2**exponent, compared in integers
-    if exponent >= 0:
-        too_large = numerator < denominator << exponent
-    else:
-        too_large = numerator << -exponent < denominator
-    return exponent - 1 if too_large else exponent
+    exponent = value.numerator.bit_length() - value.denominator.bit_length()
+    # the estimate is exact or one too large: too large when value < 2**exponent
+    return exponent - 1 if _floor_scaled(value, -exponent) == 0 else exponent
 
 
 def decode(code: int, fmt) -> float:
@@ -157,12 +163,7 @@ def neighbours(x, fmt) -> tuple[Fraction, Fraction]:
 def _grid_neighbours(magnitude: Fraction, quantum_exponent: int) -> tuple[Fraction, Fraction]:
     """The multiples ``lo <= magnitude < hi`` of ``2**quantum_exponent`` around a magnitude."""
     quantum = _power_of_two(quantum_exponent)
-    # floor(magnitude / quantum), in integers
-    numerator, denominator = magnitude.numerator, magnitude.denominator
-    if quantum_exponent >= 0:
-        steps = numerator // (denominator << quantum_exponent)
-    else:
-        steps = (numerator << -quantum_exponent) // denominator
+    steps = _floor_scaled(magnitude, -quantum_exponent)
     return steps * quantum, (steps + 1) * quantum
 
 
