@@ -20,6 +20,11 @@ imports: Numba's first compilation or cache load imports ``scipy.linalg``
 when SciPy is installed (about 0.2 s here).  The verdict reads the
 runtime-only column where it was measured.
 
+Two rows measure Numba's own floor, no lowfloat in them: a process that
+imports numpy and numba and calls a one-line ``@njit(cache=True)`` function
+(compiled on an empty cache, loaded from a filled one).  lowfloat's rows read
+against them: what lowfloat adds to a first call is the difference.
+
 Targets (issue "one typed boundary ..."): first quantize of float32 data <= 2 s,
 first encode <= 2 s, first float64 quantize <= 2.5 s, the first
 ``lowfloat quantize --format e4m3 0.1 448 464 465`` <= 3 s, ``lowfloat
@@ -45,7 +50,21 @@ QUANTIZE32 = "import numpy as np, lowfloat as lf; lf.quantize(np.float32([0.1, 4
 ENCODE32 = "import numpy as np, lowfloat as lf; lf.encode(np.float32([0.1, 448, 464, 465]), 'e4m3')"
 QUANTIZE64 = "import numpy as np, lowfloat as lf; lf.quantize(np.float64([0.1, 448, 464, 465]), 'e4m3')"
 
+# Numba's floor: the least any process that calls a cached Numba function pays (a file, so that
+# cache=True has somewhere to write); written under the temporary directory by main()
+FLOOR = """import numpy as np
+from numba import njit
+
+@njit(cache=True)
+def total(x):
+    return x.sum()
+
+total(np.float32([0.1, 448, 464, 465]))
+"""
+FLOOR_ROW = "numba floor: one-line @njit(cache=True), first call"
+
 ROWS = [
+    (FLOOR_ROW, "cold", ["FLOOR"], None),
     ("first lf.quantize(float32, 'e4m3')", "cold", ["-c", QUANTIZE32], 2.0),
     ("first lf.encode(float32, 'e4m3')", "cold", ["-c", ENCODE32], 2.0),
     ("first lf.quantize(float64, 'e4m3')", "cold", ["-c", QUANTIZE64], 2.5),
@@ -57,6 +76,7 @@ ROWS = [
     ("lowfloat explain 0.1 --format e4m3", "warm", ["-m", "lowfloat", "explain", "0.1", "--format", "e4m3"], 1.5),
     ("lowfloat quantize --format e4m3 0.1 448 464 465", "warm",
      ["-m", "lowfloat", "quantize", "--format", "e4m3", "0.1", "448", "464", "465"], None),
+    (FLOOR_ROW, "warm", ["FLOOR"], None),
     ("import lowfloat + first lf.quantize(float32)", "warm", ["-c", QUANTIZE32], 1.0),
 ]  # fmt: skip
 
@@ -106,10 +126,14 @@ def main() -> None:
     print(f"# bench_startup: {args.repo}, median of {args.repeats} fresh processes; {os.cpu_count()} cores; "
           f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     runtime = None if args.no_runtime_venv else runtime_venv()
+    floor_dir = Path(tempfile.mkdtemp(prefix="lowfloat-bench-floor-"))
+    (floor_dir / "floor.py").write_text(FLOOR)
     head = f"{'what':<52} {'cache':<6} {'full env s':>10} {'runtime-only s':>14} {'target s':>9}  verdict"
     print(head)
     print("-" * len(head))
+    floors = {}
     for label, state, argv, target in ROWS:
+        argv = [str(floor_dir / "floor.py")] if argv == ["FLOOR"] else argv
         full = statistics.median(measure(sys.executable, args.repo, argv, state, args.repeats))
         only = None if runtime is None else statistics.median(measure(runtime, args.repo, argv, state, args.repeats))
         judged = full if only is None else only
@@ -117,6 +141,12 @@ def main() -> None:
         target_text = "" if target is None else f"{target:.1f}"
         only_text = "" if only is None else f"{only:.2f}"
         print(f"{label:<52} {state:<6} {full:>10.2f} {only_text:>14} {target_text:>9}  {verdict}")
+        if label == FLOOR_ROW:
+            floors[state] = judged
+        elif argv == ["-c", QUANTIZE32]:
+            print(f"{'  ... above the numba floor (' + state + ')':<52} {'':<6} {'':>10} "
+                  f"{judged - floors[state]:>14.2f}")  # fmt: skip
+    shutil.rmtree(floor_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

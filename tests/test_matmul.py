@@ -538,15 +538,18 @@ def test_kernel_gives_the_same_bits_where_a_library_set_flush_to_zero(accumulate
     assert_same_values(kernel_result(a, b, accumulate, flushing=True, **options), want)
 
 
-#: The fast loops and the width of their lanes (float32 or float64), with the mode whose constants they take.
-FAST_LOOPS = [("_narrow_grid_even_loop", 32, "nearest_even"), ("_narrow_grid_signed_loop", 32, "toward_zero"),
-              ("_narrow_nearest_loop", 32, "nearest_even"), ("_wide_grid_even_loop", 64, "nearest_even"),
-              ("_wide_grid_stochastic_loop", 64, "stochastic")]  # fmt: skip
+#: The fast loops and the LLVM type of the lanes their rounding works on, with the mode whose constants
+#: they take (float32's own sum rounds by the FPU: float adds; the others on integer bits).
+FAST_LOOPS = [("_narrow_grid_even_loop", "i32", "nearest_even"), ("_narrow_grid_signed_loop", "i32", "toward_zero"),
+              ("_narrow_nearest_loop", "i32", "nearest_even"), ("_wide_grid_even_loop", "i64", "nearest_even"),
+              ("_wide_grid_stochastic_loop", "i64", "stochastic"),
+              ("_narrow_sum_loop", "float", "nearest_even")]  # fmt: skip
+LANE_BITS = {"i32": 32, "i64": 64, "float": 32}
 
 
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="SIMD widths of x86-64")
-@pytest.mark.parametrize(("name", "lane_bits", "rounding_mode"), FAST_LOOPS)
-def test_fast_loops_are_vectorised_over_full_registers(name, lane_bits, rounding_mode):
+@pytest.mark.parametrize(("name", "lane_type", "rounding_mode"), FAST_LOOPS)
+def test_fast_loops_are_vectorised_over_full_registers(name, lane_type, rounding_mode):
     # as tests/test_vectorisation.py does for the casts: a branch LLVM cannot turn into selects keeps
     # every bit and runs several times slower, which no other test notices
     with open("/proc/cpuinfo") as cpuinfo:
@@ -557,9 +560,9 @@ def test_fast_loops_are_vectorised_over_full_registers(name, lane_bits, rounding
     fresh(a, b, np.empty((1, 2, 16)), 0, 2, schedule(a, b, fmt, 8, False, 0.0), kernels.accumulator(fmt, rounding_mode),
           np.uint64(1))  # fmt: skip
     ir = fresh.inspect_llvm(fresh.signatures[0])
-    # integer arithmetic on vectors: the rounding itself (the loops' fills and copies move vectors too)
-    lanes = max((int(n) for n in re.findall(rf"= (?:add|and|or|xor|lshr) <(\d+) x i{lane_bits}>", ir)), default=0)
-    assert lanes >= register_bits // lane_bits, f"{name} is not vectorised"
+    # arithmetic on vectors: the rounding itself (the loops' fills and copies move vectors too)
+    lanes = max((int(n) for n in re.findall(rf"= (?:f?add|and|or|xor|lshr) <(\d+) x {lane_type}>", ir)), default=0)
+    assert lanes >= register_bits // LANE_BITS[lane_type], f"{name} is not vectorised"
 
 
 # ------------------------------------------------------------- bad input
