@@ -8,7 +8,9 @@ Each row runs in a fresh Python process; "cold" rows get an empty Numba cache
 directory of their own (NUMBA_CACHE_DIR), as a first run after installing,
 "warm" rows one that a previous process filled.  The time is the wall time of
 the whole process (interpreter start, imports, compilation or cache loading,
-the call), median of ``--repeats``.  ``--repo`` measures another checkout
+the call), median of ``--repeats`` rounds (each round runs every row once, so
+that a burst of load spreads over the rows); lowfloat's modules are compiled
+to bytecode first, as ``pip install`` does.  ``--repo`` measures another checkout
 (its ``lowfloat`` is put first on PYTHONPATH), to print a before/after table.
 
 Each row is measured twice: with this interpreter (the development
@@ -92,19 +94,17 @@ def timed(python: str, argv: list[str], env: dict, cwd: Path) -> float:
     return elapsed
 
 
-def measure(python: str, repo: Path, argv: list[str], state: str, repeats: int) -> list[float]:
-    """Wall times of ``python argv`` in fresh processes, each with its own cache directory."""
-    times = []
-    for _ in range(repeats):
-        cache = tempfile.mkdtemp(prefix="lowfloat-bench-cache-")
-        env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": str(repo)}
-        try:
-            if state == "warm":
-                timed(python, argv, env, repo)  # fills the cache
-            times.append(timed(python, argv, env, repo))
-        finally:
-            shutil.rmtree(cache, ignore_errors=True)
-    return times
+def measure(python: str, repo: Path, argv: list[str], state: str) -> float:
+    """Wall time of ``python argv`` in a fresh process with a cache directory of its own."""
+    cache = tempfile.mkdtemp(prefix="lowfloat-bench-cache-")
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": str(repo)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode as an installed package has it (see main)
+    try:
+        if state == "warm":
+            timed(python, argv, env, repo)  # fills the cache
+        return timed(python, argv, env, repo)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 def runtime_venv() -> str:
@@ -126,16 +126,28 @@ def main() -> None:
     print(f"# bench_startup: {args.repo}, median of {args.repeats} fresh processes; {os.cpu_count()} cores; "
           f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     runtime = None if args.no_runtime_venv else runtime_venv()
+    # pip compiles an installed package's modules to bytecode; a checkout has them only once something
+    # imported it with bytecode writing on (PYTHONDONTWRITEBYTECODE=1 would leave lowfloat's ~40 modules
+    # compiled from source in every process, ~0.06 s no user pays)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(args.repo / "lowfloat")], check=True)
     floor_dir = Path(tempfile.mkdtemp(prefix="lowfloat-bench-floor-"))
     (floor_dir / "floor.py").write_text(FLOOR)
     head = f"{'what':<52} {'cache':<6} {'full env s':>10} {'runtime-only s':>14} {'target s':>9}  verdict"
     print(head)
     print("-" * len(head))
+    pythons = [sys.executable] if runtime is None else [sys.executable, runtime]
+    # repeats interleaved: round r measures every row once, so a burst of load on this shared machine
+    # spreads over the rows instead of landing on one row's every repeat
+    times = {(row, python): [] for row in range(len(ROWS)) for python in pythons}
+    for _ in range(args.repeats):
+        for row, (_, state, argv, _) in enumerate(ROWS):
+            argv = [str(floor_dir / "floor.py")] if argv == ["FLOOR"] else argv
+            for python in pythons:
+                times[row, python].append(measure(python, args.repo, argv, state))
     floors = {}
-    for label, state, argv, target in ROWS:
-        argv = [str(floor_dir / "floor.py")] if argv == ["FLOOR"] else argv
-        full = statistics.median(measure(sys.executable, args.repo, argv, state, args.repeats))
-        only = None if runtime is None else statistics.median(measure(runtime, args.repo, argv, state, args.repeats))
+    for row, (label, state, argv, target) in enumerate(ROWS):
+        full = statistics.median(times[row, sys.executable])
+        only = None if runtime is None else statistics.median(times[row, runtime])
         judged = full if only is None else only
         verdict = "" if target is None else ("ok" if judged <= target else "OVER")
         target_text = "" if target is None else f"{target:.1f}"
