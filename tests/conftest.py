@@ -16,6 +16,7 @@ All of them use ``deadline=None``: the first call of a Numba kernel compiles
 from __future__ import annotations
 
 import functools
+import gc
 import math
 import os
 from fractions import Fraction
@@ -35,19 +36,47 @@ settings.register_profile("dev", deadline=None, max_examples=20)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # ------------------------------------------------------------- the kernels, compiled once
-def pytest_configure(config):
-    """A distributed run (``-n N``) first compiles lowfloat's kernel paths on every core, once.
+#: The native thread pools the tests drive besides lowfloat's own: OpenBLAS under numpy's matmul
+#: (the trainer), torch's OpenMP, MKL where a library brings it.
+NATIVE_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
-    Without it each worker compiles every kernel it meets on its own, at the same time as
+
+def pytest_configure(config):
+    """A distributed run (``-n N``) gives each worker one native thread, then compiles lowfloat's kernels once.
+
+    The workers inherit the controller's environment.  N workers on N cores keep every core
+    busy; a pool of N more threads in each worker only takes turns with the other workers,
+    and OpenBLAS's and OpenMP's idle threads spin while they wait for work: with two of
+    them the training notebook ran three times slower in the suite (71 s) than alone (24 s).
+    A variable the caller set is left as it is.  lowfloat's own threads (``threads.run``)
+    still split large arrays, as the tests of that split need.
+
+    Then :func:`lowfloat.warmup` compiles each kernel path in one process, all cores busy:
+    without it each worker compiles every kernel it meets on its own, at the same time as
     the other, into one Numba cache -- on an empty cache (CI, a new checkout) that was most
-    of the suite's time.  :func:`lowfloat.warmup` compiles each entry point in one process,
-    all cores busy; with a warm cache it only checks the cache index (about a second).
+    of the suite's time.  With a warm cache it only checks the cache index (about a second).
     ``LOWFLOAT_TEST_WARMUP=0`` skips it.
     """
     distributed = getattr(config.option, "numprocesses", None)
-    if hasattr(config, "workerinput") or not distributed or os.environ.get("LOWFLOAT_TEST_WARMUP") == "0":
-        return  # a worker (the controller warmed the cache), a run in one process, or asked not to
-    config.lowfloat_warmup = lf.warmup()
+    if hasattr(config, "workerinput") or not distributed:
+        return  # a worker (the controller set it up), or a run in one process
+    for name in NATIVE_THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
+    if os.environ.get("LOWFLOAT_TEST_WARMUP") != "0":
+        config.lowfloat_warmup = lf.warmup()
+
+
+def pytest_collection_finish(session):
+    """Once the tests are collected, what exists then stays out of every later garbage collection.
+
+    A worker keeps everything it imported (numba, hypothesis, torch, the test modules and
+    their parameters) to the end; Python's full collections walk all of it again each time,
+    and the reference-heavy tests allocate enough to trigger about a hundred of them per
+    worker (7 s of gen-2 collections in 46 s of three test files, half that when frozen).
+    Garbage is collected first, so nothing is frozen that was already unreachable.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_report_header(config):

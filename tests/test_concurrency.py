@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_same_values
+from conftest import NATIVE_THREAD_VARIABLES, assert_same_values
 
 import lowfloat as lf
 from lowfloat.kernels import threads
@@ -282,3 +282,11 @@ def test_sha256_of_a_result_is_deterministic_in_process():
     assert first == second
     x = np.random.default_rng(0).standard_normal(20_000) * 100
     assert first["e4m3 encode64"] == hashlib.sha256(lf.encode(x, "e4m3", overflow="saturate").tobytes()).hexdigest()
+
+
+@pytest.mark.skipif("PYTEST_XDIST_WORKER" not in os.environ, reason="the setup of a distributed run (-n N)")
+def test_each_worker_of_a_distributed_run_sizes_its_native_thread_pools():
+    # conftest.pytest_configure sets them in the controller before the workers start (one thread each
+    # unless the caller chose): idle OpenBLAS and OpenMP threads spin and take the other workers' cores
+    for name in NATIVE_THREAD_VARIABLES:
+        assert int(os.environ.get(name, "0")) >= 1, f"{name} is not set in this worker"
