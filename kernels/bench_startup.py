@@ -117,24 +117,8 @@ def runtime_venv() -> str:
     return str(python)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout to measure (default: this one)")
-    parser.add_argument("--no-runtime-venv", action="store_true", help="skip the runtime-only environment column")
-    args = parser.parse_args()
-    print(f"# bench_startup: {args.repo}, median of {args.repeats} fresh processes; {os.cpu_count()} cores; "
-          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
-    runtime = None if args.no_runtime_venv else runtime_venv()
-    # pip compiles an installed package's modules to bytecode; a checkout has them only once something
-    # imported it with bytecode writing on (PYTHONDONTWRITEBYTECODE=1 would leave lowfloat's ~40 modules
-    # compiled from source in every process, ~0.06 s no user pays)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(args.repo / "lowfloat")], check=True)
-    floor_dir = Path(tempfile.mkdtemp(prefix="lowfloat-bench-floor-"))
-    (floor_dir / "floor.py").write_text(FLOOR)
-    head = f"{'what':<52} {'cache':<6} {'full env s':>10} {'runtime-only s':>14} {'target s':>9}  verdict"
-    print(head)
-    print("-" * len(head))
+def report(args, runtime: str | None, floor_dir: Path) -> None:
+    """Measure every row in interleaved rounds and print the table (see the module docstring)."""
     pythons = [sys.executable] if runtime is None else [sys.executable, runtime]
     # repeats interleaved: round r measures every row once, so a burst of load on this shared machine
     # spreads over the rows instead of landing on one row's every repeat
@@ -155,10 +139,34 @@ def main() -> None:
         print(f"{label:<52} {state:<6} {full:>10.2f} {only_text:>14} {target_text:>9}  {verdict}")
         if label == FLOOR_ROW:
             floors[state] = judged
-        elif argv == ["-c", QUANTIZE32]:
-            print(f"{'  ... above the numba floor (' + state + ')':<52} {'':<6} {'':>10} "
-                  f"{judged - floors[state]:>14.2f}")  # fmt: skip
-    shutil.rmtree(floor_dir, ignore_errors=True)
+        elif argv == ["-c", QUANTIZE32]:  # in the column the verdict reads
+            above = f"{judged - floors[state]:.2f}"
+            print(f"{'  ... above the numba floor (' + state + ')':<52} {'':<6} "
+                  f"{above if only is None else '':>10} {'' if only is None else above:>14}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout to measure (default: this one)")
+    parser.add_argument("--no-runtime-venv", action="store_true", help="skip the runtime-only environment column")
+    args = parser.parse_args()
+    print(f"# bench_startup: {args.repo}, median of {args.repeats} rounds of fresh processes; {os.cpu_count()} cores; "
+          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+    runtime = None if args.no_runtime_venv else runtime_venv()
+    # pip compiles an installed package's modules to bytecode; a checkout has them only once something
+    # imported it with bytecode writing on (PYTHONDONTWRITEBYTECODE=1 would leave lowfloat's ~40 modules
+    # compiled from source in every process, ~0.06 s no user pays)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(args.repo / "lowfloat")], check=True)
+    floor_dir = Path(tempfile.mkdtemp(prefix="lowfloat-bench-floor-"))
+    (floor_dir / "floor.py").write_text(FLOOR)
+    head = f"{'what':<52} {'cache':<6} {'full env s':>10} {'runtime-only s':>14} {'target s':>9}  verdict"
+    print(head)
+    print("-" * len(head))
+    try:
+        report(args, runtime, floor_dir)
+    finally:
+        shutil.rmtree(floor_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
